@@ -1,0 +1,55 @@
+// The compiled configuration: what translate() produces and the data plane serves.
+// Everything here is immutable once built; a reload builds a new GatewayConfig and swaps one reference.
+import type { RouteTable } from '@gateway/routing';
+
+/** One address a backend can be reached at: a pod IP, or an ExternalName's DNS name or IP. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A Service port as a target of routes. */
+export interface Backend {
+  /** `namespace/service:port` — stable across reloads, so balancer state keyed by it survives swaps. */
+  readonly key: string;
+  readonly namespace: string;
+  readonly service: string;
+  /** Ready endpoints only; empty means 503. For ExternalName: one endpoint with the DNS name. */
+  readonly endpoints: readonly Endpoint[];
+  /** True for ExternalName Services: the endpoint address is a name resolved at connect time. */
+  readonly external: boolean;
+  /** The Service's `sessionAffinity: ClientIP`, with its timeout in seconds. */
+  readonly affinity?: { readonly timeoutSeconds: number };
+}
+
+/** What a matched rule routes to, with everything the request path needs precomputed. */
+export interface Route {
+  /** Metric and log labels, from the rule — never from request data. */
+  readonly namespace: string;
+  readonly ingress: string;
+  readonly service: string;
+  /** The rule's host ('' for rules without host, `*.example.com` for a wildcard). */
+  readonly host: string;
+  /** The rule's path ('' for a defaultBackend). */
+  readonly path: string;
+  /** Undefined when the Service (or its port) does not exist: the request gets 503. */
+  readonly backend: Backend | undefined;
+  /** The host is listed in an Ingress `tls` section: plain HTTP is answered with a 308 to https. */
+  readonly tlsRedirect: boolean;
+}
+
+/** A certificate and key from a `kubernetes.io/tls` Secret, bound to the hosts that name it. */
+export interface TlsBinding {
+  readonly namespace: string;
+  readonly secretName: string;
+  /** Hosts from the Ingress `tls[].hosts` entries naming this Secret (may include `*.` wildcards). */
+  readonly hosts: readonly string[];
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface GatewayConfig {
+  readonly routes: RouteTable<Route>;
+  readonly backends: ReadonlyMap<string, Backend>;
+  readonly tls: readonly TlsBinding[];
+}
