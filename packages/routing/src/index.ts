@@ -1,1 +1,2 @@
+export { normalizeHost, normalizePath } from './normalize.js';
 export * from './route-table.js';

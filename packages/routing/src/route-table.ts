@@ -1,18 +1,31 @@
-// Contract of the routing package (implementation to follow in this file or beside it).
+// Ingress v1 host and path semantics, compiled once into maps and radix trees and looked up per request.
+// Spec: https://kubernetes.io/docs/concepts/services-networking/ingress/#path-types and
+// https://kubernetes.io/docs/reference/kubernetes-api/service-resources/ingress-v1/#IngressRule
+import { PrefixTree } from './prefix-tree.js';
+
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
 
 export interface RouteRule<T> {
   /** '' (any host), an exact host `foo.example.com`, or a one-label wildcard `*.example.com`; lowercase. */
   readonly host: string;
+  /**
+   * Compared as given, element-wise on `/`: it should be what Kubernetes validation accepts (absolute, no
+   * `//`, `/./`, `/../`, `%2F`), else no normalised request path can match it.
+   */
   readonly path: string;
+  /** `ImplementationSpecific` is treated as `Prefix` (ingress-nginx without the regex annotation). */
   readonly pathType: PathType;
+  /** Must not be `undefined` (that value means "no match"). */
   readonly target: T;
 }
 
 export interface RouteTableInput<T> {
   /** On a duplicate (same host, path and type) the first rule given wins: callers sort by precedence. */
   readonly rules: readonly RouteRule<T>[];
-  /** Per-host fallbacks: the defaultBackend of the Ingress that owns the host. */
+  /**
+   * Per-host fallbacks: the defaultBackend of the Ingress that owns the host (exact or wildcard; first
+   * given wins). A host listed here owns its requests even without rules: it never falls back to ''.
+   */
   readonly hostDefaults?: ReadonlyArray<{ readonly host: string; readonly target: T }>;
   /** The catch-all (an Ingress with only `spec.defaultBackend`). */
   readonly catchAll?: T;
@@ -21,4 +34,128 @@ export interface RouteTableInput<T> {
 export interface RouteTable<T> {
   /** host: normalised (lowercase, no port); path: normalised (see normalizePath). */
   match(host: string, path: string): T | undefined;
+}
+
+/**
+ * A rule that can never be chosen because an earlier rule (`by`) has the same host and matches the same
+ * requests with the same precedence. `duplicate`: same host, path and pathType (what Kubernetes calls a
+ * conflict). `equivalent`: different spelling, same meaning (Prefix `/foo` and `/foo/`; Prefix and
+ * ImplementationSpecific on the same path).
+ */
+export interface ShadowedRule<T> {
+  readonly rule: RouteRule<T>;
+  readonly index: number;
+  readonly by: RouteRule<T>;
+  readonly byIndex: number;
+  readonly reason: 'duplicate' | 'equivalent';
+}
+
+export interface CompiledRouteTable<T> extends RouteTable<T> {
+  /** The rules that lost to an earlier one, in input order (same as `findShadowedRules(input.rules)`). */
+  readonly shadowed: readonly ShadowedRule<T>[];
+}
+
+interface HostRoutes<T> {
+  readonly exact: Map<string, T>;
+  readonly prefix: PrefixTree<T>;
+  fallback: T | undefined;
+}
+
+/** `*.example.com` → `example.com`; anything else is not a wildcard. */
+function wildcardParent(host: string): string | undefined {
+  return host.startsWith('*.') ? host.slice(2) : undefined;
+}
+
+/** The key under which a Prefix path is stored: one trailing slash ignored (`/foo/` → `/foo`, `/` → ''). */
+function prefixKey(path: string): string {
+  return path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function matchKey(rule: RouteRule<unknown>): string {
+  return rule.pathType === 'Exact' ? `E${rule.path}` : `P${prefixKey(rule.path)}`;
+}
+
+/** See `ShadowedRule`. Hosts are compared case-insensitively. */
+export function findShadowedRules<T>(rules: readonly RouteRule<T>[]): ShadowedRule<T>[] {
+  const firstByKey = new Map<string, number>();
+  const shadowed: ShadowedRule<T>[] = [];
+  rules.forEach((rule, index) => {
+    const key = `${rule.host.toLowerCase()}\u0000${matchKey(rule)}`;
+    const byIndex = firstByKey.get(key);
+    if (byIndex === undefined) {
+      firstByKey.set(key, index);
+      return;
+    }
+    const by = rules[byIndex]!;
+    const same = by.path === rule.path && by.pathType === rule.pathType;
+    shadowed.push({ rule, index, by, byIndex, reason: same ? 'duplicate' : 'equivalent' });
+  });
+  return shadowed;
+}
+
+/**
+ * Compiles rules into a table whose `match` does map lookups and one radix-tree walk, with no regex.
+ *
+ * Host selection: an exact host (with rules or a host default) beats a one-label wildcard, which beats
+ * the rules without a host. Within the chosen host the longest matching path wins (in path elements); on
+ * a tie Exact beats Prefix. No path matches: the host's default, else `catchAll`, else `undefined`.
+ */
+export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<T> {
+  const exactHosts = new Map<string, HostRoutes<T>>();
+  const wildcardHosts = new Map<string, HostRoutes<T>>();
+  let anyHost: HostRoutes<T> | undefined;
+
+  const routesFor = (rawHost: string): HostRoutes<T> => {
+    const host = rawHost.toLowerCase();
+    if (host === '') {
+      anyHost ??= { exact: new Map(), prefix: new PrefixTree(), fallback: undefined };
+      return anyHost;
+    }
+    const parent = wildcardParent(host);
+    const map = parent === undefined ? exactHosts : wildcardHosts;
+    const key = parent ?? host;
+    let routes = map.get(key);
+    if (routes === undefined) {
+      routes = { exact: new Map(), prefix: new PrefixTree(), fallback: undefined };
+      map.set(key, routes);
+    }
+    return routes;
+  };
+
+  for (const rule of input.rules) {
+    const routes = routesFor(rule.host);
+    if (rule.pathType === 'Exact') {
+      if (!routes.exact.has(rule.path)) routes.exact.set(rule.path, rule.target);
+    } else {
+      routes.prefix.insert(prefixKey(rule.path), rule.target);
+    }
+  }
+  for (const { host, target } of input.hostDefaults ?? []) {
+    const routes = routesFor(host);
+    if (routes.fallback === undefined) routes.fallback = target;
+  }
+
+  const catchAll = input.catchAll;
+  const hasWildcards = wildcardHosts.size > 0;
+  const shadowed = findShadowedRules(input.rules);
+
+  return {
+    shadowed,
+    match(host: string, path: string): T | undefined {
+      let routes = exactHosts.get(host);
+      if (routes === undefined && hasWildcards) {
+        // One label only: `*.example.com` takes `foo.example.com`, not `example.com` or `a.b.example.com`.
+        const dot = host.indexOf('.');
+        if (dot > 0) routes = wildcardHosts.get(host.slice(dot + 1));
+      }
+      routes ??= anyHost;
+      if (routes === undefined) return catchAll;
+      // An Exact hit always wins: a Prefix can match at most as many elements, and a tie goes to Exact.
+      const exact = routes.exact.get(path);
+      if (exact !== undefined) return exact;
+      const prefix = routes.prefix.longestMatch(path);
+      if (prefix !== undefined) return prefix;
+      return routes.fallback !== undefined ? routes.fallback : catchAll;
+    },
+  };
 }

@@ -1,1 +1,2 @@
-export {};
+export { type ConfigResult, loadConfig } from './load-config.js';
+export { type ConfigWatcher, type WatchOptions, watchConfig } from './watch-config.js';

@@ -1,1 +1,1 @@
-export {};
+export { naiveMatch } from './naive-matcher.js';

@@ -1,6 +1,6 @@
 // The compiled configuration: what translate() produces and the data plane serves.
 // Everything here is immutable once built; a reload builds a new GatewayConfig and swaps one reference.
-import type { RouteTable } from '@gateway/routing';
+import type { RouteTable, RouteTableInput } from '@gateway/routing';
 
 /** One address a backend can be reached at: a pod IP, or an ExternalName's DNS name or IP. */
 export interface Endpoint {
@@ -48,8 +48,27 @@ export interface TlsBinding {
   readonly keyPem: string;
 }
 
+/** Counts for logs and `--check` output. */
+export interface TranslateSummary {
+  /** Ingresses served (after the class filter) and ignored (another controller's class). */
+  readonly ingresses: number;
+  readonly ignoredIngresses: number;
+  readonly rules: number;
+  readonly hostDefaults: number;
+  readonly catchAll: boolean;
+  readonly backends: number;
+  /** Ready endpoints over all backends. */
+  readonly endpoints: number;
+  readonly tlsBindings: number;
+  readonly warnings: number;
+  readonly errors: number;
+}
+
 export interface GatewayConfig {
   readonly routes: RouteTable<Route>;
   readonly backends: ReadonlyMap<string, Backend>;
   readonly tls: readonly TlsBinding[];
+  /** What `routes` was compiled from, in precedence order (shadowed rules left out). */
+  readonly rules: RouteTableInput<Route>;
+  readonly summary: TranslateSummary;
 }

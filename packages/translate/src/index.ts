@@ -1,1 +1,12 @@
+export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, SERVICE_NAME_LABEL } from './backend-resolver.js';
+export {
+  DEFAULT_CLASS_ANNOTATION,
+  ingressClassOf,
+  LEGACY_CLASS_ANNOTATION,
+  selectIngresses,
+} from './class-filter.js';
 export type * from './config.js';
+export { compareIngresses } from './ingress-order.js';
+export { isLoopbackOrLinkLocal } from './loopback.js';
+export { DEFAULT_CONTROLLER_NAME, defaultTranslateOptions, type TranslateOptions } from './options.js';
+export { type TranslateResult, translate } from './translate.js';

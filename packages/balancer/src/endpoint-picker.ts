@@ -1,0 +1,213 @@
+// Which endpoint serves a request: round robin per backend, or ClientIP affinity when the Service asks.
+// State is keyed by `backend.key`, so it survives config swaps that rebuild every object.
+
+/** One address a backend can be reached at; structurally translate's `Endpoint`. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What picking needs of a backend; structurally translate's `Backend`. */
+export interface BalancedBackend {
+  /** Stable across reloads (`namespace/service:port`). */
+  readonly key: string;
+  /** Ready endpoints; empty means nothing can be picked. */
+  readonly endpoints: readonly Endpoint[];
+  /** The Service's `sessionAffinity: ClientIP`. */
+  readonly affinity?: { readonly timeoutSeconds: number };
+}
+
+export interface EndpointPickerOptions {
+  /** Clock in milliseconds; injected for tests. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Bound on the ClientIP affinity table; the least recently used entry goes first. */
+  readonly maxAffinityEntries?: number;
+}
+
+/** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds`. */
+export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
+export const DEFAULT_MAX_AFFINITY_ENTRIES = 100_000;
+
+/** Expired entries removed from the front of the table per new pin: amortised O(1), never a long pause. */
+const SWEEP_STEP = 8;
+
+/**
+ * A hit moves its entry to the end of the table at most this often: a Map delete+set costs ~2 µs
+ * against ~20 ns for a lookup, so the table's order is least-recently-used to within a second.
+ */
+const REORDER_INTERVAL_MS = 1000;
+
+/** The key `exclude` uses for an endpoint. */
+export function endpointKey(endpoint: Endpoint): string {
+  return `${endpoint.address}:${endpoint.port}`;
+}
+
+interface Pin {
+  readonly backend: string;
+  endpointKey: string;
+  /** Where the endpoint was last seen in the list: checked first, so a stable list needs no scan. */
+  index: number;
+  lastUsed: number;
+  /** When the entry was last moved to the end of the table. */
+  movedAt: number;
+  timeoutMs: number;
+}
+
+export class EndpointPicker {
+  private readonly now: () => number;
+  private readonly maxAffinityEntries: number;
+  /** Next position per backend; taken modulo the current length, so a changed list just continues. */
+  private readonly cursors = new Map<string, number>();
+  /**
+   * `${backend.key} ${clientIp}` → pin. Insertion order is last-use order (a hit moves its entry to
+   * the end, see REORDER_INTERVAL_MS), so the oldest entry is first: eviction and sweeping start there.
+   */
+  private readonly pins = new Map<string, Pin>();
+  /** Endpoint keys per endpoints array; computed once per array, gone with it. */
+  private readonly keys = new WeakMap<readonly Endpoint[], readonly string[]>();
+
+  constructor(opts: EndpointPickerOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    const max = opts.maxAffinityEntries ?? DEFAULT_MAX_AFFINITY_ENTRIES;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`maxAffinityEntries must be a positive integer, got ${max}`);
+    }
+    this.maxAffinityEntries = max;
+  }
+
+  /**
+   * The endpoint for this request, or undefined when the backend has none left outside `exclude`.
+   * `exclude` holds `address:port` keys (see `endpointKey`) of endpoints a retry already tried.
+   */
+  pick(backend: BalancedBackend, clientIp: string, exclude?: ReadonlySet<string>): Endpoint | undefined {
+    const endpoints = backend.endpoints;
+    if (endpoints.length === 0) return undefined;
+    if (backend.affinity !== undefined) return this.pickPinned(backend, clientIp, exclude);
+    const index = this.roundRobin(backend.key, endpoints, exclude);
+    return index < 0 ? undefined : endpoints[index];
+  }
+
+  /** Drops the state of every backend not in `keys`; call after a config swap. */
+  retain(keys: Iterable<string>): void {
+    const keep = new Set(keys);
+    for (const key of this.cursors.keys()) {
+      if (!keep.has(key)) this.cursors.delete(key);
+    }
+    for (const [key, pin] of this.pins) {
+      if (!keep.has(pin.backend)) this.pins.delete(key);
+    }
+  }
+
+  /** Entries in the affinity table, expired ones not yet swept included. */
+  get affinityEntries(): number {
+    return this.pins.size;
+  }
+
+  private roundRobin(
+    key: string,
+    endpoints: readonly Endpoint[],
+    exclude: ReadonlySet<string> | undefined,
+  ): number {
+    const n = endpoints.length;
+    const start = (this.cursors.get(key) ?? 0) % n;
+    let index = start;
+    if (exclude !== undefined && exclude.size > 0) {
+      const keys = this.keysOf(endpoints);
+      let tried = 0;
+      while (exclude.has(keys[index]!)) {
+        if (++tried === n) return -1;
+        index = index + 1 === n ? 0 : index + 1;
+      }
+    }
+    this.cursors.set(key, index + 1 === n ? 0 : index + 1);
+    return index;
+  }
+
+  private pickPinned(
+    backend: BalancedBackend,
+    clientIp: string,
+    exclude: ReadonlySet<string> | undefined,
+  ): Endpoint | undefined {
+    const endpoints = backend.endpoints;
+    const keys = this.keysOf(endpoints);
+    const now = this.now();
+    const timeoutMs = timeoutMsOf(backend.affinity!.timeoutSeconds);
+    const id = `${backend.key} ${clientIp}`;
+    const pin = this.pins.get(id);
+
+    if (pin !== undefined && now - pin.lastUsed < timeoutMs && exclude?.has(pin.endpointKey) !== true) {
+      const index = keys[pin.index] === pin.endpointKey ? pin.index : keys.indexOf(pin.endpointKey);
+      if (index >= 0) {
+        pin.index = index;
+        this.touch(id, pin, now, timeoutMs);
+        return endpoints[index];
+      }
+    }
+
+    // No pin, expired, gone from the list or refused: pick afresh and pin the client to the result.
+    const index = this.roundRobin(backend.key, endpoints, exclude);
+    if (index < 0) return undefined;
+    if (pin !== undefined) {
+      pin.endpointKey = keys[index]!;
+      pin.index = index;
+      this.touch(id, pin, now, timeoutMs);
+    } else {
+      this.sweep(now);
+      if (this.pins.size >= this.maxAffinityEntries) this.evictOldest();
+      this.pins.set(id, {
+        backend: backend.key,
+        endpointKey: keys[index]!,
+        index,
+        lastUsed: now,
+        movedAt: now,
+        timeoutMs,
+      });
+    }
+    return endpoints[index];
+  }
+
+  /** Refreshes a pin and moves it to the end of the table (most recently used). */
+  private touch(id: string, pin: Pin, now: number, timeoutMs: number): void {
+    pin.lastUsed = now;
+    pin.timeoutMs = timeoutMs;
+    if (now - pin.movedAt >= REORDER_INTERVAL_MS) {
+      pin.movedAt = now;
+      this.pins.delete(id);
+      this.pins.set(id, pin);
+    }
+  }
+
+  /**
+   * Removes expired entries from the front. The front holds the least recently used ones; with one
+   * timeout for all, every expired entry is there. Entries with a longer timeout can stop the sweep
+   * early: the ones behind them expire lazily on lookup, and the size bound still holds.
+   */
+  private sweep(now: number): void {
+    let steps = 0;
+    for (const [id, pin] of this.pins) {
+      if (steps++ === SWEEP_STEP || now - pin.lastUsed < pin.timeoutMs) return;
+      this.pins.delete(id);
+    }
+  }
+
+  private evictOldest(): void {
+    const oldest = this.pins.keys().next();
+    if (oldest.done !== true) this.pins.delete(oldest.value);
+  }
+
+  private keysOf(endpoints: readonly Endpoint[]): readonly string[] {
+    let keys = this.keys.get(endpoints);
+    if (keys === undefined) {
+      keys = endpoints.map(endpointKey);
+      this.keys.set(endpoints, keys);
+    }
+    return keys;
+  }
+}
+
+function timeoutMsOf(timeoutSeconds: number): number {
+  // Kubernetes requires 0 < timeoutSeconds <= 86400; anything else means the default.
+  const seconds =
+    Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds : DEFAULT_AFFINITY_TIMEOUT_SECONDS;
+  return seconds * 1000;
+}

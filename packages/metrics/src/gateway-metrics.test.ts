@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { GatewayMetrics, type RequestEnded } from './gateway-metrics.js';
+
+const P = 'ingress_gateway_';
+
+const matched: RequestEnded = {
+  namespace: 'dev',
+  ingress: 'web',
+  service: 'web-svc',
+  host: 'example.com',
+  path: '/api',
+  method: 'GET',
+  status: 200,
+  durationSeconds: 0.02,
+  upstreamSeconds: 0.015,
+  requestBytes: 120,
+  responseBytes: 2048,
+};
+
+/** The sample lines (no comments) of one metric family. */
+function samples(body: string, name: string): string[] {
+  return body.split('\n').filter((l) => l.startsWith(`${P}${name}{`) || l.startsWith(`${P}${name} `));
+}
+
+describe('GatewayMetrics', () => {
+  it('declares every metric of the design with its type', async () => {
+    const m = new GatewayMetrics();
+    const { contentType, body } = await m.render();
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    const types: Record<string, string> = {
+      requests_total: 'counter',
+      request_duration_seconds: 'histogram',
+      upstream_response_duration_seconds: 'histogram',
+      request_size_bytes: 'histogram',
+      response_size_bytes: 'histogram',
+      config_last_reload_successful: 'gauge',
+      config_reloads_total: 'counter',
+      ssl_expire_time_seconds: 'gauge',
+      upstream_endpoints: 'gauge',
+      active_connections: 'gauge',
+    };
+    for (const [name, type] of Object.entries(types)) {
+      expect(body).toContain(`# TYPE ${P}${name} ${type}\n`);
+    }
+    // prom-client's default metrics are on the same registry.
+    expect(body).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(body).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
+  });
+
+  it('labels request metrics with the matched rule, method and status', async () => {
+    const m = new GatewayMetrics();
+    m.requestEnded(matched);
+    m.requestEnded(matched);
+    m.requestEnded({ ...matched, status: 503, upstreamSeconds: undefined });
+    const { body } = await m.render();
+    const rule = 'namespace="dev",ingress="web",service="web-svc"';
+    expect(samples(body, 'requests_total')).toEqual([
+      `${P}requests_total{${rule},host="example.com",path="/api",method="GET",status="200"} 2`,
+      `${P}requests_total{${rule},host="example.com",path="/api",method="GET",status="503"} 1`,
+    ]);
+    expect(body).toContain(
+      `${P}request_duration_seconds_bucket{le="0.025",${rule},host="example.com",path="/api",method="GET",status="200"} 2`,
+    );
+    expect(body).toContain(
+      `${P}request_duration_seconds_count{${rule},host="example.com",path="/api",method="GET",status="503"} 1`,
+    );
+    // The 503 had no upstream time: two observations only.
+    expect(body).toContain(`${P}upstream_response_duration_seconds_count{${rule}} 2`);
+    expect(body).toContain(`${P}upstream_response_duration_seconds_bucket{le="0.005",${rule}} 0`);
+    expect(body).toContain(`${P}upstream_response_duration_seconds_bucket{le="10",${rule}} 2`);
+    expect(body).toContain(`${P}request_size_bytes_count{${rule}} 3`);
+    expect(body).toContain(`${P}request_size_bytes_sum{${rule}} 360`);
+    expect(body).toContain(`${P}request_size_bytes_bucket{le="100",${rule}} 0`);
+    expect(body).toContain(`${P}request_size_bytes_bucket{le="1000",${rule}} 3`);
+    expect(body).toContain(`${P}response_size_bytes_bucket{le="10000000",${rule}} 3`);
+    expect(body).toContain(`${P}response_size_bytes_sum{${rule}} 6144`);
+  });
+
+  it('uses ingress-nginx buckets', async () => {
+    const m = new GatewayMetrics();
+    m.requestEnded(matched);
+    const { body } = await m.render();
+    const le = (name: string) =>
+      samples(body, `${name}_bucket`).map((l) => /le="([^"]+)"/.exec(l)?.[1] ?? '?');
+    expect(le('request_duration_seconds')).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
+    expect(le('upstream_response_duration_seconds')).toEqual(le('request_duration_seconds'));
+    expect(le('request_size_bytes')).toEqual([
+      '10',
+      '100',
+      '1000',
+      '10000',
+      '100000',
+      '1000000',
+      '10000000',
+      '+Inf',
+    ]);
+    expect(le('response_size_bytes')).toEqual(le('request_size_bytes'));
+  });
+
+  it('counts unmatched requests with empty rule labels', async () => {
+    const m = new GatewayMetrics();
+    m.requestEnded({
+      namespace: '',
+      ingress: '',
+      service: '',
+      host: '',
+      path: '',
+      method: 'GET',
+      status: 404,
+      durationSeconds: 0.001,
+      requestBytes: 80,
+      responseBytes: 150,
+    });
+    const { body } = await m.render();
+    expect(samples(body, 'requests_total')).toEqual([
+      `${P}requests_total{namespace="",ingress="",service="",host="",path="",method="GET",status="404"} 1`,
+    ]);
+    expect(body).toContain(`${P}response_size_bytes_count{namespace="",ingress="",service=""} 1`);
+    expect(body).not.toContain(`${P}upstream_response_duration_seconds_count`);
+  });
+
+  it('counts reloads by result and exposes the last one', async () => {
+    const m = new GatewayMetrics();
+    let { body } = await m.render();
+    expect(samples(body, 'config_reloads_total')).toEqual([
+      `${P}config_reloads_total{result="success"} 0`,
+      `${P}config_reloads_total{result="failure"} 0`,
+    ]);
+    m.reloaded(true);
+    m.reloaded(false);
+    m.reloaded(false);
+    ({ body } = await m.render());
+    expect(samples(body, 'config_reloads_total')).toEqual([
+      `${P}config_reloads_total{result="success"} 1`,
+      `${P}config_reloads_total{result="failure"} 2`,
+    ]);
+    expect(samples(body, 'config_last_reload_successful')).toEqual([`${P}config_last_reload_successful 0`]);
+    m.reloaded(true);
+    ({ body } = await m.render());
+    expect(samples(body, 'config_last_reload_successful')).toEqual([`${P}config_last_reload_successful 1`]);
+  });
+
+  it('replaces upstream endpoint counts, dropping removed Services', async () => {
+    const m = new GatewayMetrics();
+    m.setUpstreamEndpoints([
+      { namespace: 'dev', service: 'web', count: 3 },
+      { namespace: 'dev', service: 'api', count: 0 },
+    ]);
+    let { body } = await m.render();
+    expect(samples(body, 'upstream_endpoints')).toEqual([
+      `${P}upstream_endpoints{namespace="dev",service="web"} 3`,
+      `${P}upstream_endpoints{namespace="dev",service="api"} 0`,
+    ]);
+    m.setUpstreamEndpoints([{ namespace: 'dev', service: 'api', count: 2 }]);
+    ({ body } = await m.render());
+    expect(samples(body, 'upstream_endpoints')).toEqual([
+      `${P}upstream_endpoints{namespace="dev",service="api"} 2`,
+    ]);
+    m.setUpstreamEndpoints([]);
+    ({ body } = await m.render());
+    expect(samples(body, 'upstream_endpoints')).toEqual([]);
+  });
+
+  it('replaces certificate expiries, dropping removed certificates', async () => {
+    const m = new GatewayMetrics();
+    m.setCertificateExpiry([
+      { namespace: 'dev', secretName: 'tls-a', host: 'a.example.com', notAfter: 1_900_000_000 },
+      { namespace: 'dev', secretName: 'tls-a', host: '*.example.com', notAfter: 1_900_000_000 },
+      { namespace: 'prod', secretName: 'tls-b', host: 'b.example.com', notAfter: 1_800_000_000 },
+    ]);
+    let { body } = await m.render();
+    expect(samples(body, 'ssl_expire_time_seconds')).toEqual([
+      `${P}ssl_expire_time_seconds{namespace="dev",secret_name="tls-a",host="a.example.com"} 1900000000`,
+      `${P}ssl_expire_time_seconds{namespace="dev",secret_name="tls-a",host="*.example.com"} 1900000000`,
+      `${P}ssl_expire_time_seconds{namespace="prod",secret_name="tls-b",host="b.example.com"} 1800000000`,
+    ]);
+    m.setCertificateExpiry([
+      { namespace: 'prod', secretName: 'tls-b', host: 'b.example.com', notAfter: 1_850_000_000 },
+    ]);
+    ({ body } = await m.render());
+    expect(samples(body, 'ssl_expire_time_seconds')).toEqual([
+      `${P}ssl_expire_time_seconds{namespace="prod",secret_name="tls-b",host="b.example.com"} 1850000000`,
+    ]);
+  });
+
+  it('tracks active connections per scheme', async () => {
+    const m = new GatewayMetrics();
+    m.connectionOpened('http');
+    m.connectionOpened('http');
+    m.connectionOpened('https');
+    m.connectionClosed('http');
+    const { body } = await m.render();
+    expect(samples(body, 'active_connections')).toEqual([
+      `${P}active_connections{scheme="http"} 1`,
+      `${P}active_connections{scheme="https"} 1`,
+    ]);
+  });
+
+  it('gives each instance its own registry', async () => {
+    const a = new GatewayMetrics();
+    const b = new GatewayMetrics();
+    a.reloaded(true);
+    expect(samples((await b.render()).body, 'config_reloads_total')).toContain(
+      `${P}config_reloads_total{result="success"} 0`,
+    );
+  });
+});

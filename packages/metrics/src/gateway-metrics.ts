@@ -1,0 +1,202 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const PREFIX = 'ingress_gateway_';
+
+/** ingress-nginx's buckets (controller/metric/collectors/socket.go). */
+export const DURATION_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const SIZE_BUCKETS: readonly number[] = [10, 100, 1000, 10000, 100000, 1e6, 1e7];
+
+const REQUEST_LABELS = ['namespace', 'ingress', 'service', 'host', 'path', 'method', 'status'] as const;
+const BACKEND_LABELS = ['namespace', 'ingress', 'service'] as const;
+
+/**
+ * One finished request. Label values (namespace, ingress, service, host, path) are the matched rule's,
+ * '' when nothing matched; they must never come from raw request data (Host header, request path…),
+ * or a client could create unbounded series. `method` is bounded by Node's HTTP parser, `status` by HTTP.
+ */
+export interface RequestEnded {
+  namespace: string;
+  ingress: string;
+  service: string;
+  host: string;
+  path: string;
+  method: string;
+  status: number;
+  durationSeconds: number;
+  /** Absent when no upstream answered (404 without a rule, 503 without endpoints…). */
+  upstreamSeconds?: number;
+  /** Headers plus body, as nginx's `$request_length`. */
+  requestBytes: number;
+  /** Headers plus body, as nginx's `$bytes_sent`. */
+  responseBytes: number;
+}
+
+export interface UpstreamEndpointCount {
+  namespace: string;
+  service: string;
+  count: number;
+}
+
+export interface CertificateExpiry {
+  namespace: string;
+  secretName: string;
+  host: string;
+  /** Unix time in seconds. */
+  notAfter: number;
+}
+
+export type Scheme = 'http' | 'https';
+
+/**
+ * Every metric of the gateway, on a registry of its own (with prom-client's default process and Node.js
+ * metrics), fed by the data plane and the reload loop.
+ */
+export class GatewayMetrics {
+  readonly registry: Registry;
+
+  private readonly requests: Counter<(typeof REQUEST_LABELS)[number]>;
+  private readonly requestDuration: Histogram<(typeof REQUEST_LABELS)[number]>;
+  private readonly upstreamDuration: Histogram<(typeof BACKEND_LABELS)[number]>;
+  private readonly requestSize: Histogram<(typeof BACKEND_LABELS)[number]>;
+  private readonly responseSize: Histogram<(typeof BACKEND_LABELS)[number]>;
+  private readonly lastReloadSuccessful: Gauge;
+  private readonly reloads: Counter<'result'>;
+  private readonly sslExpire: Gauge<'namespace' | 'secret_name' | 'host'>;
+  private readonly upstreamEndpoints: Gauge<'namespace' | 'service'>;
+  private readonly activeConnections: Gauge<'scheme'>;
+
+  constructor() {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    this.requests = new Counter({
+      name: `${PREFIX}requests_total`,
+      help: 'Requests answered, by matched rule, method and status.',
+      labelNames: REQUEST_LABELS,
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${PREFIX}request_duration_seconds`,
+      help: 'Time from the first byte of the request to the last byte of the response, in seconds.',
+      labelNames: REQUEST_LABELS,
+      buckets: [...DURATION_BUCKETS],
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: `${PREFIX}upstream_response_duration_seconds`,
+      help: 'Time spent waiting for and receiving the upstream response, in seconds.',
+      labelNames: BACKEND_LABELS,
+      buckets: [...DURATION_BUCKETS],
+      registers,
+    });
+    this.requestSize = new Histogram({
+      name: `${PREFIX}request_size_bytes`,
+      help: 'Request length (request line, headers and body), in bytes.',
+      labelNames: BACKEND_LABELS,
+      buckets: [...SIZE_BUCKETS],
+      registers,
+    });
+    this.responseSize = new Histogram({
+      name: `${PREFIX}response_size_bytes`,
+      help: 'Bytes sent to the client (status line, headers and body).',
+      labelNames: BACKEND_LABELS,
+      buckets: [...SIZE_BUCKETS],
+      registers,
+    });
+    this.lastReloadSuccessful = new Gauge({
+      name: `${PREFIX}config_last_reload_successful`,
+      help: 'Whether the last configuration reload succeeded (1) or not (0).',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: `${PREFIX}config_reloads_total`,
+      help: 'Configuration reloads, by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.sslExpire = new Gauge({
+      name: `${PREFIX}ssl_expire_time_seconds`,
+      help: 'Expiry (notAfter) of the certificate served for a host, in Unix time.',
+      labelNames: ['namespace', 'secret_name', 'host'],
+      registers,
+    });
+    this.upstreamEndpoints = new Gauge({
+      name: `${PREFIX}upstream_endpoints`,
+      help: 'Ready endpoints of a Service referenced by an Ingress.',
+      labelNames: ['namespace', 'service'],
+      registers,
+    });
+    this.activeConnections = new Gauge({
+      name: `${PREFIX}active_connections`,
+      help: 'Open client connections, by scheme.',
+      labelNames: ['scheme'],
+      registers,
+    });
+
+    // Present from the first scrape, so rate() and alerts see a 0 rather than a missing series.
+    this.reloads.inc({ result: 'success' }, 0);
+    this.reloads.inc({ result: 'failure' }, 0);
+    this.activeConnections.set({ scheme: 'http' }, 0);
+    this.activeConnections.set({ scheme: 'https' }, 0);
+  }
+
+  /**
+   * Hot path: called once per finished request. See `RequestEnded` about label values.
+   *
+   * Plain label objects on purpose: a cache of bound children keyed by the joined label values was
+   * measured no faster (2.5–4 µs per request either way, Node 24, 20 rules, shared 2-core machine), because
+   * prom-client hashes the labels on every call even through a bound child, and building and looking up
+   * the cache key costs about what the two small objects allocated here cost.
+   */
+  requestEnded(r: RequestEnded): void {
+    const backend = { namespace: r.namespace, ingress: r.ingress, service: r.service };
+    const request = {
+      namespace: r.namespace,
+      ingress: r.ingress,
+      service: r.service,
+      host: r.host,
+      path: r.path,
+      method: r.method,
+      status: r.status,
+    };
+    this.requests.inc(request);
+    this.requestDuration.observe(request, r.durationSeconds);
+    if (r.upstreamSeconds !== undefined) this.upstreamDuration.observe(backend, r.upstreamSeconds);
+    this.requestSize.observe(backend, r.requestBytes);
+    this.responseSize.observe(backend, r.responseBytes);
+  }
+
+  /** One configuration reload attempt (a snapshot that did or did not become the active config). */
+  reloaded(success: boolean): void {
+    this.lastReloadSuccessful.set(success ? 1 : 0);
+    this.reloads.inc({ result: success ? 'success' : 'failure' });
+  }
+
+  /** Replaces every `upstream_endpoints` series: Services absent from `list` disappear. */
+  setUpstreamEndpoints(list: readonly UpstreamEndpointCount[]): void {
+    this.upstreamEndpoints.reset();
+    for (const e of list) this.upstreamEndpoints.set({ namespace: e.namespace, service: e.service }, e.count);
+  }
+
+  /** Replaces every `ssl_expire_time_seconds` series: certificates absent from `list` disappear. */
+  setCertificateExpiry(list: readonly CertificateExpiry[]): void {
+    this.sslExpire.reset();
+    for (const c of list) {
+      this.sslExpire.set({ namespace: c.namespace, secret_name: c.secretName, host: c.host }, c.notAfter);
+    }
+  }
+
+  connectionOpened(scheme: Scheme): void {
+    this.activeConnections.inc({ scheme });
+  }
+
+  connectionClosed(scheme: Scheme): void {
+    this.activeConnections.dec({ scheme });
+  }
+
+  /** The Prometheus text exposition of every metric, for `GET /metrics`. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

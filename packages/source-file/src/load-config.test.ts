@@ -1,0 +1,100 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { INVALID_YAML, ingress, service, tempDir } from './fixtures.test-support.js';
+import { loadConfig } from './load-config.js';
+
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+beforeEach(async () => {
+  tmp = await tempDir();
+});
+afterEach(() => tmp.remove());
+
+describe('loadConfig', () => {
+  it('reads a multi-document file', async () => {
+    const file = join(tmp.dir, 'config.yaml');
+    await writeFile(file, `${service('web')}---\n${ingress('web', 'example.com', 'web')}`);
+    const result = await loadConfig(file);
+    expect(result.diagnostics).toEqual([]);
+    expect(result.files).toEqual([file]);
+    expect(result.snapshot.services.map((s) => s.object.metadata.name)).toEqual(['web']);
+    expect(result.snapshot.ingresses.map((i) => i.source)).toEqual([{ file, line: 11, order: 1 }]);
+    expect(result.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reads a directory like kubectl apply -f: manifests only, non-recursive, by name, orders continuing', async () => {
+    await writeFile(join(tmp.dir, 'b.yaml'), `${service('b1')}---\n${service('b2')}`);
+    await writeFile(join(tmp.dir, 'a.yml'), service('a'));
+    await writeFile(
+      join(tmp.dir, 'c.json'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'c', namespace: 'dev' } }),
+    );
+    await writeFile(join(tmp.dir, 'notes.txt'), service('txt'));
+    await writeFile(join(tmp.dir, '.editor-temp.yaml'), service('hidden'));
+    await mkdir(join(tmp.dir, 'nested.yaml'));
+    await writeFile(join(tmp.dir, 'nested.yaml', 'x.yaml'), service('nested'));
+
+    const result = await loadConfig(tmp.dir);
+    expect(result.diagnostics).toEqual([]);
+    expect(result.files).toEqual(['a.yml', 'b.yaml', 'c.json'].map((n) => join(tmp.dir, n)));
+    expect(result.snapshot.services.map((s) => [s.object.metadata.name, s.source.order])).toEqual([
+      ['a', 0],
+      ['b1', 1],
+      ['b2', 2],
+      ['c', 3],
+    ]);
+  });
+
+  it('reads an empty file or directory as no objects', async () => {
+    const file = join(tmp.dir, 'empty.yaml');
+    await writeFile(file, '');
+    for (const path of [file, tmp.dir]) {
+      const result = await loadConfig(path);
+      expect(result.diagnostics).toEqual([]);
+      expect(result.snapshot.ingresses).toEqual([]);
+      expect(result.snapshot.services).toEqual([]);
+    }
+  });
+
+  it('reports a missing path as an error naming it', async () => {
+    const path = join(tmp.dir, 'missing.yaml');
+    const result = await loadConfig(path);
+    expect(result.files).toEqual([]);
+    expect(result.snapshot.services).toEqual([]);
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', file: path, message: expect.stringContaining('ENOENT') }),
+    ]);
+  });
+
+  it('reports an unreadable file of a directory, and reads the rest', async () => {
+    // A symlink loop is unreadable even for root (ELOOP), unlike chmod 000.
+    const bad = join(tmp.dir, 'a.yaml');
+    await symlink('a.yaml', bad);
+    await writeFile(join(tmp.dir, 'b.yaml'), service('b'));
+    const result = await loadConfig(tmp.dir);
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', file: bad, message: expect.stringContaining('ELOOP') }),
+    ]);
+    expect(result.snapshot.services.map((s) => s.object.metadata.name)).toEqual(['b']);
+  });
+
+  it('passes on parse diagnostics with the file name', async () => {
+    await writeFile(join(tmp.dir, 'a.yaml'), service('a'));
+    const bad = join(tmp.dir, 'b.yaml');
+    await writeFile(bad, INVALID_YAML);
+    const result = await loadConfig(tmp.dir);
+    expect(result.diagnostics.length).toBeGreaterThan(0);
+    expect(result.diagnostics.every((d) => d.severity === 'error' && d.file === bad)).toBe(true);
+    expect(result.snapshot.services.map((s) => s.object.metadata.name)).toEqual(['a']);
+  });
+
+  it('hashes the bytes: same content, same hash', async () => {
+    const file = join(tmp.dir, 'config.yaml');
+    await writeFile(file, service('web'));
+    const first = await loadConfig(file);
+    await writeFile(file, service('web'));
+    expect((await loadConfig(file)).hash).toBe(first.hash);
+    await writeFile(file, service('web', 81));
+    expect((await loadConfig(file)).hash).not.toBe(first.hash);
+  });
+});

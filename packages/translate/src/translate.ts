@@ -1,0 +1,256 @@
+// Snapshot → GatewayConfig: class filter, TLS, rules (merged, conflicts resolved), defaultBackends,
+// backends. Pure: everything it needs is an argument; problems become diagnostics, never exceptions.
+import type {
+  Diagnostic,
+  HTTPIngressPath,
+  Ingress,
+  IngressBackend,
+  Snapshot,
+  SourcedObject,
+} from '@gateway/manifests';
+import {
+  compileRoutes,
+  findShadowedRules,
+  normalizePath,
+  type RouteRule,
+  type RouteTableInput,
+} from '@gateway/routing';
+import { BackendResolver } from './backend-resolver.js';
+import { selectIngresses } from './class-filter.js';
+import type { Backend, GatewayConfig, Route } from './config.js';
+import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
+import { compareIngresses, compareStrings } from './ingress-order.js';
+import { defaultTranslateOptions, type TranslateOptions } from './options.js';
+import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
+
+export interface TranslateResult {
+  readonly config: GatewayConfig;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** One `spec.rules[i].http.paths[j]` that passed its own checks, before conflicts are settled. */
+interface Candidate {
+  readonly ingress: SourcedObject<Ingress>;
+  readonly field: string;
+  readonly host: string;
+  readonly path: string;
+  readonly pathType: HTTPIngressPath['pathType'];
+  readonly backend: IngressBackend;
+}
+
+export function translate(
+  snapshot: Snapshot,
+  options: TranslateOptions = defaultTranslateOptions(),
+): TranslateResult {
+  const diagnostics: Diagnostic[] = [];
+  const { served, ignored } = selectIngresses(snapshot, options);
+  // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
+  const ingresses = [...served].sort(compareIngresses);
+  // TLS is settled first: routes need to know which hosts redirect to HTTPS.
+  const tls = bindTls(ingresses, snapshot.secrets, diagnostics);
+  const resolver = new BackendResolver(snapshot, options, diagnostics);
+
+  const routeTo = (
+    ingress: SourcedObject<Ingress>,
+    ref: IngressBackend,
+    field: string,
+    host: string,
+    path: string,
+  ) => {
+    const resolved = resolver.resolve(namespaceOf(ingress), ref);
+    if (resolved.problem !== undefined) {
+      diagnostics.push(
+        diagnosticFor(ingress, 'warning', `${field}.${resolved.problem.field}`, resolved.problem.message),
+      );
+    }
+    const route: Route = {
+      namespace: namespaceOf(ingress),
+      ingress: ingress.object.metadata.name,
+      service: ref.service?.name ?? '',
+      host,
+      path,
+      backend: resolved.backend,
+      tlsRedirect: tls.hosts.covers(host),
+    };
+    return route;
+  };
+
+  const candidates = ingresses.flatMap((ingress) => candidatesOf(ingress, diagnostics));
+  const shadowed = new Set<number>();
+  for (const s of findShadowedRules(candidates.map((c, index) => ({ ...c, target: index })))) {
+    shadowed.add(s.index);
+    const loser = candidates[s.index]!;
+    const winner = candidates[s.byIndex]!;
+    const where =
+      winner.ingress === loser.ingress
+        ? `${winner.field} of this Ingress`
+        : `Ingress ${objectName(winner.ingress)}`;
+    const what = `host "${loser.host}" path "${loser.path}" (${loser.pathType})`;
+    const message =
+      s.reason === 'duplicate'
+        ? `${what} is already served by ${where}, which takes precedence (the oldest Ingress wins): ignored`
+        : `${what} matches the same requests as path "${winner.path}" (${winner.pathType}) of ${where}, which takes precedence: ignored`;
+    diagnostics.push(diagnosticFor(loser.ingress, 'warning', loser.field, message));
+  }
+  const rules: RouteRule<Route>[] = [];
+  candidates.forEach((c, index) => {
+    if (shadowed.has(index)) return;
+    rules.push({
+      host: c.host,
+      path: c.path,
+      pathType: c.pathType,
+      target: routeTo(c.ingress, c.backend, `${c.field}.backend`, c.host, c.path),
+    });
+  });
+
+  // defaultBackend (ingress-nginx): for the hosts of its own rules; and, of an Ingress without rules,
+  // the catch-all.
+  const defaults = ingresses.filter((ing) => ing.object.spec?.defaultBackend !== undefined);
+  const defaultRoutes = new Map(
+    defaults.map((ing) => [
+      ing,
+      routeTo(ing, ing.object.spec!.defaultBackend!, 'spec.defaultBackend', '', ''),
+    ]),
+  );
+  const hostDefaults: Array<{ host: string; target: Route }> = [];
+  const hostOwners = new Map<string, SourcedObject<Ingress>>();
+  for (const ingress of defaults) {
+    const route = defaultRoutes.get(ingress)!;
+    const hosts = ruleHosts(ingress.object);
+    const ruleCount = ingress.object.spec?.rules?.length ?? 0;
+    if (hosts.length === 0 && ruleCount > 0) {
+      diagnostics.push(
+        diagnosticFor(
+          ingress,
+          'warning',
+          'spec.defaultBackend',
+          'not used: an Ingress whose rules have no host has no host to be the default of, and it is not a catch-all because it has rules (ingress-nginx)',
+        ),
+      );
+    }
+    for (const host of hosts) {
+      const owner = hostOwners.get(host);
+      if (owner !== undefined) {
+        diagnostics.push(
+          diagnosticFor(
+            ingress,
+            'warning',
+            'spec.defaultBackend',
+            `host "${host}" already has the defaultBackend of Ingress ${objectName(owner)} (the oldest Ingress wins): not used for it`,
+          ),
+        );
+        continue;
+      }
+      hostOwners.set(host, ingress);
+      hostDefaults.push({ host, target: { ...route, host, tlsRedirect: tls.hosts.covers(host) } });
+    }
+  }
+
+  const catchAllCandidates = defaults.filter((ing) => (ing.object.spec?.rules?.length ?? 0) === 0);
+  const catchAllOwner = catchAllCandidates[0];
+  const catchAll = catchAllOwner === undefined ? undefined : defaultRoutes.get(catchAllOwner);
+  for (const ingress of catchAllCandidates.slice(1)) {
+    diagnostics.push(
+      diagnosticFor(
+        ingress,
+        'warning',
+        'spec.defaultBackend',
+        `the catch-all is the defaultBackend of Ingress ${objectName(catchAllOwner!)} (the oldest Ingress wins): not used`,
+      ),
+    );
+  }
+  if (catchAll !== undefined)
+    hostDefaults.push(...redirectingCatchAll(rules, hostOwners, tls.hosts, catchAll));
+
+  const input: RouteTableInput<Route> = {
+    rules,
+    hostDefaults,
+    ...(catchAll === undefined ? {} : { catchAll }),
+  };
+  const backends = collectBackends(input);
+  let endpoints = 0;
+  for (const backend of backends.values()) endpoints += backend.endpoints.length;
+  const config: GatewayConfig = {
+    routes: compileRoutes(input),
+    backends,
+    tls: tls.bindings,
+    rules: input,
+    summary: {
+      ingresses: served.length,
+      ignoredIngresses: ignored.length,
+      rules: rules.length,
+      hostDefaults: hostDefaults.length,
+      catchAll: catchAll !== undefined,
+      backends: backends.size,
+      endpoints,
+      tlsBindings: tls.bindings.length,
+      warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+      errors: diagnostics.filter((d) => d.severity === 'error').length,
+    },
+  };
+  return { config, diagnostics };
+}
+
+/** The paths of one Ingress, in order, with host lowercased and path defaulted; invalid ones reported. */
+function candidatesOf(ingress: SourcedObject<Ingress>, diagnostics: Diagnostic[]): Candidate[] {
+  const out: Candidate[] = [];
+  for (const [i, rule] of (ingress.object.spec?.rules ?? []).entries()) {
+    const host = (rule.host ?? '').toLowerCase();
+    for (const [j, p] of (rule.http?.paths ?? []).entries()) {
+      const field = `spec.rules[${i}].http.paths[${j}]`;
+      const report = (severity: Diagnostic['severity'], message: string): void => {
+        diagnostics.push(diagnosticFor(ingress, severity, `${field}.path`, message));
+      };
+      if ((p.path ?? '') === '' && p.pathType === 'Exact') {
+        report('error', 'an Exact path needs a path');
+        continue;
+      }
+      const path = p.path || '/';
+      if (!path.startsWith('/')) {
+        report('error', `"${path}" must start with "/"`);
+        continue;
+      }
+      const normal = normalizePath(path);
+      if (normal !== path) {
+        // Requests are matched by their normalised path (routing's normalizePath), so this never matches.
+        const reads = normal === undefined ? 'is invalid' : `reads "${normal}"`;
+        report(
+          'warning',
+          `"${path}" is not a normalised path (normalised it ${reads}): no request can match it`,
+        );
+      }
+      out.push({ ingress, field, host, path, pathType: p.pathType, backend: p.backend });
+    }
+  }
+  return out;
+}
+
+/**
+ * A host in a `tls` section answers plain HTTP with a 308 even where no rule matches (ingress-nginx puts
+ * ssl-redirect on the whole server). Such a host without a defaultBackend of its own falls to the
+ * catch-all: give it the catch-all's route with the redirect on. (Without a catch-all it answers 404.)
+ */
+function redirectingCatchAll(
+  rules: readonly RouteRule<Route>[],
+  owned: ReadonlyMap<string, unknown>,
+  tlsHosts: TlsHosts,
+  catchAll: Route,
+): Array<{ host: string; target: Route }> {
+  const hosts = new Set<string>();
+  for (const rule of rules) if (!owned.has(rule.host) && tlsHosts.covers(rule.host)) hosts.add(rule.host);
+  if (hosts.size === 0) return [];
+  const target: Route = { ...catchAll, tlsRedirect: true };
+  return [...hosts].map((host) => ({ host, target }));
+}
+
+/** The backends routes refer to, by key, in key order. */
+function collectBackends(input: RouteTableInput<Route>): Map<string, Backend> {
+  const found = new Map<string, Backend>();
+  const add = (route: Route | undefined): void => {
+    if (route?.backend !== undefined) found.set(route.backend.key, route.backend);
+  };
+  for (const rule of input.rules) add(rule.target);
+  for (const entry of input.hostDefaults ?? []) add(entry.target);
+  add(input.catchAll);
+  return new Map([...found.entries()].sort(([a], [b]) => compareStrings(a, b)));
+}
