@@ -176,6 +176,18 @@ describe('TLS redirect', () => {
     expect(hit(config, 'a.test', '/app')).toBe('default/app → default/web:80 (308)');
   });
 
+  it('ingress-nginx annotations: ssl-redirect "false" serves plain HTTP, force-ssl-redirect "true" redirects without TLS', () => {
+    const { config } = run(
+      tlsSecret('cert'),
+      site('no-redirect', ['a.test'], [tls('cert', 'a.test')], {
+        annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
+      }),
+      site('forced', ['b.test'], [], { annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' } }),
+    );
+    expect(config.routes.match('a.test', '/')?.tlsRedirect).toBe(false);
+    expect(config.routes.match('b.test', '/')?.tlsRedirect).toBe(true);
+  });
+
   it('rules without host never redirect', () => {
     const { config } = run(
       tlsSecret('cert'),

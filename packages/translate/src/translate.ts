@@ -70,7 +70,7 @@ export function translate(
       host,
       path,
       backend: resolved.backend,
-      tlsRedirect: tls.hosts.covers(host),
+      tlsRedirect: redirectsToHttps(ingress.object, tls.hosts.covers(host)),
     };
     return route;
   };
@@ -142,7 +142,10 @@ export function translate(
         continue;
       }
       hostOwners.set(host, ingress);
-      hostDefaults.push({ host, target: { ...route, host, tlsRedirect: tls.hosts.covers(host) } });
+      hostDefaults.push({
+        host,
+        target: { ...route, host, tlsRedirect: redirectsToHttps(ingress.object, tls.hosts.covers(host)) },
+      });
     }
   }
 
@@ -223,6 +226,19 @@ function candidatesOf(ingress: SourcedObject<Ingress>, diagnostics: Diagnostic[]
     }
   }
   return out;
+}
+
+const SSL_REDIRECT = 'nginx.ingress.kubernetes.io/ssl-redirect';
+const FORCE_SSL_REDIRECT = 'nginx.ingress.kubernetes.io/force-ssl-redirect';
+
+/**
+ * ingress-nginx's annotations, so an operator's Ingresses carry over: `ssl-redirect: "false"` serves a
+ * TLS host on plain HTTP too; `force-ssl-redirect: "true"` redirects even a host without TLS.
+ */
+function redirectsToHttps(ingress: Ingress, hasTls: boolean): boolean {
+  const annotations = ingress.metadata.annotations;
+  if (annotations?.[FORCE_SSL_REDIRECT] === 'true') return true;
+  return hasTls && annotations?.[SSL_REDIRECT] !== 'false';
 }
 
 /**
