@@ -182,7 +182,9 @@ describe('TLS redirect', () => {
       site('no-redirect', ['a.test'], [tls('cert', 'a.test')], {
         annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'false' },
       }),
-      site('forced', ['b.test'], [], { annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' } }),
+      site('forced', ['b.test'], [], {
+        annotations: { 'nginx.ingress.kubernetes.io/force-ssl-redirect': 'true' },
+      }),
     );
     expect(config.routes.match('a.test', '/')?.tlsRedirect).toBe(false);
     expect(config.routes.match('b.test', '/')?.tlsRedirect).toBe(true);

@@ -1,0 +1,145 @@
+// Command-line flags: the contract of ../../../shared/design.md ("CLI"). Parsed once at start.
+import { parseArgs } from 'node:util';
+
+export interface Flags {
+  config?: string;
+  kubernetes: boolean;
+  kubeconfig?: string;
+  watchNamespace?: string;
+  controllerName: string;
+  publishService?: string;
+  publishStatusAddress?: string;
+  ingressClass?: string;
+  bindAddress: string;
+  httpPort: number;
+  httpsPort: number;
+  metricsPort: number;
+  proxyConnectTimeout: number;
+  proxyReadTimeout: number;
+  proxySendTimeout: number;
+  redirectHttpsPort: number;
+  shutdownTimeout: number;
+  accessLog: boolean;
+  check: boolean;
+  help: boolean;
+}
+
+export const HELP = `Usage: ingress-gateway --config PATH [options]
+       ingress-gateway --kubernetes | --kubeconfig PATH [options]
+
+A Kubernetes ingress gateway: serves networking.k8s.io/v1 Ingresses, Services, EndpointSlices and TLS
+Secrets as one HTTP/HTTPS entry point.
+
+Source (one of):
+  --config PATH                  YAML file (multi-document) or directory of manifests; watched
+  --kubernetes                   cluster mode with the in-cluster service account (not yet available)
+  --kubeconfig PATH              cluster mode with a kubeconfig file (not yet available)
+
+Cluster mode:
+  --watch-namespace NS           namespace to watch (default: all)
+  --controller-name NAME         IngressClass spec.controller we own (default: k8s.io/ingress-gateway)
+  --publish-service NS/NAME      Service whose address goes into Ingress status
+  --publish-status-address ADDR  address that goes into Ingress status
+
+Serving:
+  --ingress-class NAME           serve only Ingresses of this class (spec.ingressClassName or the
+                                 kubernetes.io/ingress.class annotation)
+  --bind-address ADDR            address to listen on (default: 0.0.0.0)
+  --http-port N                  plain HTTP port (default: 8080)
+  --https-port N                 HTTPS port (default: 8443)
+  --metrics-port N               /metrics, /healthz, /readyz (default: 10254)
+  --proxy-connect-timeout S      upstream connect timeout, seconds (default: 5)
+  --proxy-read-timeout S         upstream read timeout, seconds (default: 60)
+  --proxy-send-timeout S         upstream send timeout, seconds (default: 60)
+  --redirect-https-port N        port put into 308 redirects to https, omitted when 443 (default: 443)
+  --shutdown-timeout S           how long SIGTERM waits for in-flight requests (default: 30)
+  --no-access-log                no access-log line per request
+
+  --check                        validate the configuration, print diagnostics, exit 0 or 2
+  --help                         this text
+
+Exit codes: 0 clean shutdown or valid --check; 2 invalid flags or configuration.
+`;
+
+export class FlagError extends Error {}
+
+const OPTIONS = {
+  config: { type: 'string' },
+  kubernetes: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  'watch-namespace': { type: 'string' },
+  'controller-name': { type: 'string' },
+  'publish-service': { type: 'string' },
+  'publish-status-address': { type: 'string' },
+  'ingress-class': { type: 'string' },
+  'bind-address': { type: 'string' },
+  'http-port': { type: 'string' },
+  'https-port': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'proxy-connect-timeout': { type: 'string' },
+  'proxy-read-timeout': { type: 'string' },
+  'proxy-send-timeout': { type: 'string' },
+  'redirect-https-port': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
+  'no-access-log': { type: 'boolean' },
+  check: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function port(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535)
+    throw new FlagError(`--${name}: "${raw}" is not a port number (0-65535)`);
+  return n;
+}
+
+function seconds(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new FlagError(`--${name}: "${raw}" is not a positive number of seconds`);
+  }
+  return n;
+}
+
+export function parseFlags(argv: readonly string[]): Flags {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new FlagError((err as Error).message);
+  }
+  const flags: Flags = {
+    config: values.config,
+    kubernetes: values.kubernetes ?? false,
+    kubeconfig: values.kubeconfig,
+    watchNamespace: values['watch-namespace'],
+    controllerName: values['controller-name'] ?? 'k8s.io/ingress-gateway',
+    publishService: values['publish-service'],
+    publishStatusAddress: values['publish-status-address'],
+    ingressClass: values['ingress-class'],
+    bindAddress: values['bind-address'] ?? '0.0.0.0',
+    httpPort: port('http-port', values['http-port'], 8080),
+    httpsPort: port('https-port', values['https-port'], 8443),
+    metricsPort: port('metrics-port', values['metrics-port'], 10254),
+    proxyConnectTimeout: seconds('proxy-connect-timeout', values['proxy-connect-timeout'], 5),
+    proxyReadTimeout: seconds('proxy-read-timeout', values['proxy-read-timeout'], 60),
+    proxySendTimeout: seconds('proxy-send-timeout', values['proxy-send-timeout'], 60),
+    redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
+    shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
+    accessLog: !values['no-access-log'],
+    check: values.check ?? false,
+    help: values.help ?? false,
+  };
+  if (flags.help) return flags;
+  const sources = [flags.config !== undefined, flags.kubernetes, flags.kubeconfig !== undefined].filter(
+    Boolean,
+  );
+  if (sources.length !== 1)
+    throw new FlagError('exactly one of --config, --kubernetes or --kubeconfig is required');
+  if (flags.publishService !== undefined && !/^[^/]+\/[^/]+$/.test(flags.publishService)) {
+    throw new FlagError(`--publish-service: "${flags.publishService}" is not NAMESPACE/NAME`);
+  }
+  return flags;
+}

@@ -1,0 +1,668 @@
+// The data plane: two Fastify listeners (plain and TLS) that route each request through the current
+// GatewayConfig and proxy it to an endpoint. The config is read once per request (one reference swap).
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, METHODS, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { normalizeHost, normalizePath } from '@gateway/routing';
+import type { Backend, GatewayConfig, Route } from '@gateway/translate';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import {
+  rawResponseLength,
+  sendGatewayResponse,
+  sendRedirect,
+  writeRawRedirect,
+  writeRawResponse,
+} from './gateway-responses.js';
+import { RequestIds, rewriteRequestHeaders } from './headers.js';
+import { HttpProxyUpstream } from './http-proxy-upstream.js';
+import type { DataPlaneOptions, Logger, RequestObserver, RequestRecord, Scheme } from './types.js';
+import type { TunnelHandler, UpstreamClient, UpstreamHandler, UpstreamResult } from './upstream-client.js';
+
+const kExchange = Symbol('gateway.exchange');
+const kListener = Symbol('gateway.listener');
+
+/** Attempts per request at most (connect failures move on to the next endpoint; stale retries once more). */
+const MAX_ATTEMPTS = 16;
+
+interface Listener {
+  readonly scheme: Scheme;
+  readonly observer: RequestObserver | undefined;
+  /** X-Forwarded-Port: the port this listener accepted on. */
+  port: string;
+  readonly app: FastifyInstance;
+}
+
+type Req = IncomingMessage & { [kExchange]?: Exchange };
+type Res = ServerResponse & { [kExchange]?: Exchange };
+type ConnSocket = Socket & { [kListener]?: Listener };
+
+const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Every method Node's parser accepts, declared to Fastify as body-less: Fastify then calls the handler
+ * at once, without content-type checks (no 415 for an odd Content-Type, no 400 for QUERY without one);
+ * the body is the proxy's to stream. CONNECT never gets here (Node emits 'connect').
+ */
+function declareAllMethods(app: FastifyInstance): void {
+  const known = new Set(app.supportedMethods);
+  for (const m of METHODS) {
+    if (m === 'CONNECT') continue;
+    app.addHttpMethod(m, { hasBody: false, overrideExisting: known.has(m) } as { hasBody: boolean });
+  }
+}
+
+function clientIpOf(socket: Socket | null): string {
+  const ip = socket?.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function headerBytes(req: IncomingMessage): number {
+  // Request line + header lines + final CRLF, as received (close enough: Node hides exact spacing).
+  let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12 + 2;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i++) n += raw[i]!.length + 2;
+  return n;
+}
+
+/** Per-request state, from routing to the access-log record. */
+class Exchange implements UpstreamHandler {
+  readonly start = performance.now();
+  readonly socket: Socket;
+  readonly bytesAtStart: number;
+  route: Route | undefined = undefined;
+  backend: Backend | undefined = undefined;
+  host = '';
+  path: string;
+  clientIp = '';
+  requestId = '';
+  exclude: Set<string> | undefined = undefined;
+  attempts = 0;
+  fresh = false;
+  upstreamAddr = '';
+  upstreamStatus = '';
+  upstreamMs = -1;
+
+  constructor(
+    readonly plane: DataPlane,
+    readonly req: Req,
+    readonly res: Res,
+    readonly listener: Listener,
+  ) {
+    this.socket = req.socket;
+    this.bytesAtStart = req.socket.bytesWritten;
+    this.path = req.url ?? '';
+  }
+
+  get closingConnection(): boolean {
+    return this.plane.closing;
+  }
+
+  upstreamDone(result: UpstreamResult): void {
+    const failure = result.failure;
+    this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
+    const status =
+      result.status !== 0
+        ? String(result.status)
+        : failure === 'timeout' || failure === 'connect-timeout'
+          ? '504'
+          : '502';
+    this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
+    if (failure === undefined || result.responded) return;
+    if (failure === 'client') {
+      this.res.destroy();
+      return;
+    }
+    if (failure === 'connect' || failure === 'connect-timeout' || failure === 'stale') {
+      if (failure === 'stale') this.fresh = true;
+      else {
+        this.exclude ??= new Set();
+        this.exclude.add(this.lastKey);
+      }
+      if (this.attempts < MAX_ATTEMPTS && this.plane.forwardNext(this)) return;
+      this.plane.answer(this, failure === 'connect-timeout' ? 504 : 502);
+      return;
+    }
+    this.plane.answer(this, failure === 'timeout' ? 504 : 502);
+  }
+
+  lastKey = '';
+}
+
+function onResponseClose(this: Res): void {
+  const ex = this[kExchange];
+  if (ex === undefined) return;
+  this[kExchange] = undefined;
+  ex.plane.exchangeEnded(ex);
+}
+
+/** A WebSocket upgrade being proxied; reported once, when it ends. */
+class Tunnel implements TunnelHandler {
+  readonly start = performance.now();
+  readonly bytesAtStart: number;
+  route: Route | undefined;
+  host: string;
+  backend: Backend;
+  clientIp: string;
+  requestId = '';
+  exclude: Set<string> | undefined = undefined;
+  lastKey = '';
+  attempts = 0;
+  status = 0;
+  upstreamAddr = '';
+  upstreamStatus = '';
+  upstreamMs = -1;
+  ended = false;
+
+  constructor(
+    readonly plane: DataPlane,
+    readonly req: IncomingMessage,
+    readonly socket: Socket,
+    readonly head: Buffer,
+    readonly listener: Listener,
+    route: Route,
+    backend: Backend,
+    host: string,
+  ) {
+    this.bytesAtStart = socket.bytesWritten;
+    this.route = route;
+    this.backend = backend;
+    this.host = host;
+    this.clientIp = clientIpOf(socket);
+  }
+
+  tunnelSettled(result: UpstreamResult): void {
+    const failure = result.failure;
+    this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
+    const status = result.status !== 0 ? String(result.status) : failure === 'timeout' ? '504' : '502';
+    this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
+    if (failure === undefined) {
+      this.status = result.status;
+      if (result.status === 101) {
+        this.plane.tunnels.add(this.socket);
+      } else {
+        // The backend refused the upgrade; its answer was relayed and the connection closes.
+        this.plane.tunnelEnded(this);
+      }
+      return;
+    }
+    if (failure === 'connect' || failure === 'connect-timeout') {
+      this.exclude ??= new Set();
+      this.exclude.add(this.lastKey);
+      if (this.attempts < MAX_ATTEMPTS && this.plane.tunnelNext(this)) return;
+    }
+    if (failure === 'client') {
+      this.status = 499;
+      this.socket.destroy();
+    } else {
+      this.status = failure === 'timeout' || failure === 'connect-timeout' ? 504 : 502;
+      writeRawResponse(this.socket, this.status);
+    }
+    this.plane.tunnelEnded(this);
+  }
+
+  tunnelClosed(): void {
+    this.plane.tunnels.delete(this.socket);
+    this.plane.tunnelEnded(this);
+  }
+}
+
+function onConnectionClose(this: ConnSocket): void {
+  const l = this[kListener];
+  if (l !== undefined) l.observer?.connectionClosed?.(l.scheme);
+}
+
+export class DataPlane {
+  private config: GatewayConfig | undefined = undefined;
+  closing = false;
+  readonly observer: RequestObserver | undefined;
+  readonly tunnels = new Set<Socket>();
+  private readonly logger: Logger;
+  private readonly picker: DataPlaneOptions['picker'];
+  private readonly upstream: UpstreamClient;
+  private readonly ids = new RequestIds(randomBytes(10).toString('hex'));
+  private readonly host: string;
+  private readonly redirectPortSuffix: string;
+  private readonly http: Listener;
+  private readonly https: Listener;
+  private inflight = 0;
+  private drained: (() => void) | undefined = undefined;
+  private ports: { httpPort: number; httpsPort: number } | undefined = undefined;
+
+  constructor(private readonly opts: DataPlaneOptions) {
+    this.observer = opts.observer;
+    this.logger = opts.logger ?? noopLogger;
+    this.picker = opts.picker;
+    this.host = opts.host ?? '0.0.0.0';
+    const redirectPort = opts.redirectHttpsPort ?? 443;
+    this.redirectPortSuffix = redirectPort === 443 ? '' : `:${redirectPort}`;
+    this.upstream = new HttpProxyUpstream({
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+      readTimeoutMs: opts.readTimeoutMs ?? 60_000,
+      sendTimeoutMs: opts.sendTimeoutMs ?? 60_000,
+      refuseLocalExternalNames: opts.refuseLocalExternalNames ?? false,
+    });
+    const maxHeaderSize = opts.maxHeaderBytes ?? 16_384;
+    const serverOpts = {
+      maxHeaderSize,
+      requireHostHeader: false,
+      shouldUpgradeCallback: isWebSocketUpgrade,
+    };
+    this.http = this.createListener('http', serverOpts);
+    this.https = this.createListener('https', { ...opts.certificates.serverOptions(), ...serverOpts });
+  }
+
+  private createListener(scheme: Scheme, serverOpts: object): Listener {
+    const listener: Listener & { app: FastifyInstance } = {
+      scheme,
+      observer: this.observer,
+      port: scheme === 'http' ? '80' : '443',
+      app: undefined as unknown as FastifyInstance,
+    };
+    const app = Fastify({
+      logger: false,
+      ...(scheme === 'https' ? { https: serverOpts as never } : { http: serverOpts as never }),
+      keepAliveTimeout: 75_000,
+      requestTimeout: 0,
+      return503OnClosing: false,
+      forceCloseConnections: 'idle',
+      clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) =>
+        this.onClientError(err, socket, listener),
+      frameworkErrors: (_err: Error, request: FastifyRequest, reply: FastifyReply) => {
+        reply.hijack();
+        this.rejectBadRequest(request.raw, reply.raw, listener);
+      },
+      routerOptions: { maxParamLength: 65_535 },
+    } as never) as unknown as FastifyInstance;
+    declareAllMethods(app);
+    app.removeAllContentTypeParsers();
+    // The body is never read here: the proxy streams it once an upstream connection is held.
+    app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+      reply.hijack();
+      this.handle(request.raw, reply.raw, listener);
+    };
+    app.route({ method: app.supportedMethods.filter((m) => m !== 'CONNECT'), url: '*', handler });
+    app.setNotFoundHandler(handler);
+    const server = app.server as Server;
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
+      this.handleUpgrade(req, socket, head, listener),
+    );
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => writeRawResponse(socket, 400));
+    server.on('connection', (socket: ConnSocket) => {
+      socket[kListener] = listener;
+      this.observer?.connectionOpened?.(scheme);
+      socket.once('close', onConnectionClose);
+    });
+    listener.app = app;
+    return listener;
+  }
+
+  /** Replaces the config: one reference swap; requests in flight keep the one they started with. */
+  setConfig(config: GatewayConfig): void {
+    this.config = config;
+  }
+
+  async listen(): Promise<{ httpPort: number; httpsPort: number }> {
+    await this.http.app.listen({ host: this.host, port: this.opts.httpPort });
+    await this.https.app.listen({ host: this.host, port: this.opts.httpsPort });
+    const httpPort = (this.http.app.server.address() as AddressInfo).port;
+    const httpsPort = (this.https.app.server.address() as AddressInfo).port;
+    this.http.port = String(httpPort);
+    this.https.port = String(httpsPort);
+    this.ports = { httpPort, httpsPort };
+    return this.ports;
+  }
+
+  address(): { httpPort: number; httpsPort: number } | undefined {
+    return this.ports;
+  }
+
+  /**
+   * Graceful close: stop accepting, close idle keep-alive connections, let requests in flight finish
+   * (responses written meanwhile carry `Connection: close`), then, or after `timeoutMs`, destroy what
+   * is left and close open WebSockets.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = Promise.all([this.http.app.close(), this.https.app.close()]);
+    if (this.inflight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.drained = undefined;
+    }
+    for (const socket of this.tunnels) socket.destroy();
+    this.tunnels.clear();
+    for (const l of [this.http, this.https]) (l.app.server as Server).closeAllConnections();
+    this.upstream.close();
+    await closed;
+  }
+
+  // ---- request path -------------------------------------------------------------------------------
+
+  private handle(req: Req, res: Res, listener: Listener): void {
+    const ex = new Exchange(this, req, res, listener);
+    this.inflight++;
+    res[kExchange] = ex;
+    res.once('close', onResponseClose);
+    ex.clientIp = clientIpOf(req.socket);
+
+    const headers = req.headers;
+    let hostHeader = headers.host;
+    const raw = req.rawHeaders;
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
+    }
+    if (hosts > 1 || (hostHeader === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1)) {
+      this.answer(ex, 400);
+      return;
+    }
+    const te = headers['transfer-encoding'];
+    if (te !== undefined && te.toLowerCase() !== 'chunked') {
+      this.answer(ex, 400);
+      return;
+    }
+    let url = req.url ?? '';
+    if (url.charCodeAt(0) !== 0x2f /* / */) {
+      // Absolute form (RFC 9112 §3.2.2): routed by its authority, forwarded in origin form.
+      const m = /^https?:\/\/([^/?#@]*)([^#]*)$/i.exec(url);
+      if (m === null || m[1] === '') {
+        this.answer(ex, 400);
+        return;
+      }
+      hostHeader = m[1]!;
+      url = m[2] === '' || m[2]!.charCodeAt(0) === 0x3f /* ? */ ? `/${m[2]}` : m[2]!;
+      headers.host = hostHeader;
+      req.url = url;
+      ex.path = url;
+    }
+    const path = normalizePath(url);
+    if (path === undefined) {
+      this.answer(ex, 400);
+      return;
+    }
+    const host = normalizeHost(hostHeader ?? '');
+    ex.host = host;
+    const config = this.config;
+    const route = config?.routes.match(host, path);
+    if (route === undefined) {
+      this.answer(ex, 404);
+      return;
+    }
+    ex.route = route;
+    if (route.tlsRedirect && listener.scheme === 'http') {
+      sendRedirect(res, `https://${host}${this.redirectPortSuffix}${url}`, this.closing);
+      return;
+    }
+    const backend = route.backend;
+    if (backend === undefined || backend.endpoints.length === 0) {
+      this.answer(ex, 503);
+      return;
+    }
+    ex.backend = backend;
+    const requestId = headers['x-request-id'];
+    ex.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
+    rewriteRequestHeaders(
+      headers,
+      {
+        clientIp: ex.clientIp,
+        proto: listener.scheme,
+        port: listener.port,
+        host: hostHeader ?? '',
+        requestId: ex.requestId,
+      },
+      false,
+      te !== undefined,
+    );
+    if (!this.forwardNext(ex)) this.answer(ex, 503);
+  }
+
+  /** Sends the request to the next endpoint; false when none is left. */
+  forwardNext(ex: Exchange): boolean {
+    const ep = this.picker.pick(ex.backend!, ex.clientIp, ex.exclude);
+    if (ep === undefined) return false;
+    ex.attempts++;
+    ex.lastKey = `${ep.address}:${ep.port}`;
+    ex.upstreamAddr = ex.upstreamAddr === '' ? ex.lastKey : `${ex.upstreamAddr}, ${ex.lastKey}`;
+    this.upstream.forward(
+      ex.req,
+      ex.res,
+      { address: ep.address, port: ep.port, external: ex.backend!.external },
+      ex.fresh,
+      ex,
+    );
+    return true;
+  }
+
+  /** A gateway-written response; 400s close the connection (the request may not be framed right). */
+  answer(ex: Exchange, status: number): void {
+    const res = ex.res;
+    if (res.destroyed || res.writableEnded) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendGatewayResponse(res, status, status === 400 || this.closing);
+  }
+
+  private rejectBadRequest(req: Req, res: Res, listener: Listener): void {
+    const ex = new Exchange(this, req, res, listener);
+    this.inflight++;
+    res[kExchange] = ex;
+    res.once('close', onResponseClose);
+    ex.clientIp = clientIpOf(req.socket);
+    ex.host = normalizeHost(req.headers.host ?? '');
+    this.answer(ex, 400);
+  }
+
+  exchangeEnded(ex: Exchange): void {
+    this.inflight--;
+    if (this.inflight === 0) this.drained?.();
+    const observer = this.observer;
+    if (observer === undefined) return;
+    const res = ex.res;
+    const route = ex.route;
+    const status = res.headersSent ? res.statusCode : 499;
+    const cl = ex.req.headers['content-length'];
+    const record: RequestRecord = {
+      time: new Date().toISOString(),
+      remote_addr: ex.clientIp,
+      method: ex.req.method ?? '',
+      host: ex.host,
+      path: ex.path,
+      status,
+      bytes_sent: ex.socket.bytesWritten - ex.bytesAtStart,
+      request_length: headerBytes(ex.req) + (cl === undefined ? 0 : Number(cl) || 0),
+      request_time: Math.round(performance.now() - ex.start) / 1000,
+      namespace: route?.namespace ?? '',
+      ingress: route?.ingress ?? '',
+      service: route?.service ?? '',
+      upstream_addr: ex.upstreamAddr,
+      upstream_status: ex.upstreamStatus,
+      upstream_response_time: ex.upstreamMs < 0 ? null : Math.round(ex.upstreamMs) / 1000,
+      req_id: ex.requestId,
+      route,
+      scheme: ex.listener.scheme,
+    };
+    this.report(record);
+  }
+
+  private report(record: RequestRecord): void {
+    try {
+      this.observer?.requestEnded(record);
+    } catch (err) {
+      this.logger.error({ err }, 'request observer failed');
+    }
+  }
+
+  // ---- WebSockets ---------------------------------------------------------------------------------
+
+  private handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, listener: Listener): void {
+    socket.on('error', noop);
+    const fail = (status: number, route?: Route, host = '', location?: string) => {
+      if (location === undefined) writeRawResponse(socket, status);
+      else writeRawRedirect(socket, location);
+      this.reportRaw(req, socket, listener, status, route, host);
+    };
+    const headers = req.headers;
+    let hosts = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+    const url = req.url ?? '';
+    const path = normalizePath(url);
+    if (hosts !== 1 || path === undefined || headers['transfer-encoding'] !== undefined) {
+      fail(400);
+      return;
+    }
+    const hostHeader = headers.host!;
+    const host = normalizeHost(hostHeader);
+    const route = this.config?.routes.match(host, path);
+    if (route === undefined) {
+      fail(404, undefined, host);
+      return;
+    }
+    if (route.tlsRedirect && listener.scheme === 'http') {
+      fail(308, route, host, `https://${host}${this.redirectPortSuffix}${url}`);
+      return;
+    }
+    const backend = route.backend;
+    if (backend === undefined || backend.endpoints.length === 0) {
+      fail(503, route, host);
+      return;
+    }
+    const t = new Tunnel(this, req, socket, head, listener, route, backend, host);
+    const requestId = headers['x-request-id'];
+    t.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
+    rewriteRequestHeaders(
+      headers,
+      {
+        clientIp: t.clientIp,
+        proto: listener.scheme,
+        port: listener.port,
+        host: hostHeader,
+        requestId: t.requestId,
+      },
+      true,
+      false,
+    );
+    if (!this.tunnelNext(t)) fail(503, route, host);
+  }
+
+  tunnelNext(t: Tunnel): boolean {
+    if (this.closing) return false;
+    const ep = this.picker.pick(t.backend, t.clientIp, t.exclude);
+    if (ep === undefined) return false;
+    t.attempts++;
+    t.lastKey = `${ep.address}:${ep.port}`;
+    t.upstreamAddr = t.upstreamAddr === '' ? t.lastKey : `${t.upstreamAddr}, ${t.lastKey}`;
+    this.upstream.tunnel(
+      t.req,
+      t.socket,
+      t.head,
+      { address: ep.address, port: ep.port, external: t.backend.external },
+      t,
+    );
+    return true;
+  }
+
+  tunnelEnded(t: Tunnel): void {
+    if (t.ended) return;
+    t.ended = true;
+    if (this.observer === undefined) return;
+    const route = t.route;
+    this.report({
+      time: new Date().toISOString(),
+      remote_addr: t.clientIp,
+      method: t.req.method ?? '',
+      host: t.host,
+      path: t.req.url ?? '',
+      status: t.status,
+      bytes_sent: t.socket.bytesWritten - t.bytesAtStart,
+      request_length: headerBytes(t.req),
+      request_time: Math.round(performance.now() - t.start) / 1000,
+      namespace: route?.namespace ?? '',
+      ingress: route?.ingress ?? '',
+      service: route?.service ?? '',
+      upstream_addr: t.upstreamAddr,
+      upstream_status: t.upstreamStatus,
+      upstream_response_time: t.upstreamMs < 0 ? null : Math.round(t.upstreamMs) / 1000,
+      req_id: t.requestId,
+      route,
+      scheme: t.listener.scheme,
+    });
+  }
+
+  private reportRaw(
+    req: IncomingMessage | undefined,
+    socket: Socket,
+    listener: Listener,
+    status: number,
+    route: Route | undefined,
+    host: string,
+  ): void {
+    if (this.observer === undefined) return;
+    this.report({
+      time: new Date().toISOString(),
+      remote_addr: clientIpOf(socket),
+      method: req?.method ?? '',
+      host,
+      path: req?.url ?? '',
+      status,
+      bytes_sent: rawResponseLength(status),
+      request_length: req === undefined ? 0 : headerBytes(req),
+      request_time: 0,
+      namespace: route?.namespace ?? '',
+      ingress: route?.ingress ?? '',
+      service: route?.service ?? '',
+      upstream_addr: '',
+      upstream_status: '',
+      upstream_response_time: null,
+      req_id: '',
+      route,
+      scheme: listener.scheme,
+    });
+  }
+
+  /** Node's parser rejected the request (or the connection failed): answer 400/431 and close. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket, listener: Listener): void {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Bytes already sent on this connection (a response under way): nothing sane can follow.
+    const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (busy?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : code.startsWith('HPE_')
+            ? 400
+            : 0;
+    if (status === 0) {
+      socket.destroy();
+      return;
+    }
+    writeRawResponse(socket, status);
+    this.reportRaw(undefined, socket, listener, status, undefined, '');
+  }
+}
+
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return req.method === 'GET' && upgrade !== undefined && upgrade.toLowerCase() === 'websocket';
+}
+
+function noop(): void {}
