@@ -1,12 +1,13 @@
 // Proxy throughput per core, side by side in one run: the gateway vs nginx configured like
 // ingress-nginx (upstream keep-alive, X-Forwarded headers, access log), both in front of the same
-// backend (an nginx worker answering a small static body). Needs Debian's wrk and nginx:
+// backend (a separate nginx process answering a small static body). Needs Debian's wrk and nginx:
 //   apt-get install -y wrk nginx-light
 // Usage: node benchmarks/proxy-vs-nginx.mjs [--duration 10] [--connections 64]
 // Only loopback addresses are used; every run is bounded by --duration.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,24 @@ const BACKEND = { ip: '127.0.20.1', port: 18181 };
 const NGINX_PROXY = 18182;
 const GATEWAY = 18183;
 
+// The backend is a separate nginx process, so the proxy under test has its worker to itself.
+writeFileSync(
+  join(dir, 'backend.conf'),
+  `worker_processes 1;
+pid ${dir}/backend.pid;
+error_log ${dir}/backend-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/bbody; proxy_temp_path ${dir}/bproxy;
+  fastcgi_temp_path ${dir}/bfcgi; uwsgi_temp_path ${dir}/buwsgi; scgi_temp_path ${dir}/bscgi;
+  server {
+    listen ${BACKEND.ip}:${BACKEND.port};
+    location / { return 200 "hello from the backend\\n"; }
+  }
+}
+`,
+);
 writeFileSync(
   join(dir, 'nginx.conf'),
   `worker_processes 1;
@@ -44,11 +63,7 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream backend { server ${BACKEND.ip}:${BACKEND.port}; keepalive 320; }
-  log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id';
-  server {
-    listen ${BACKEND.ip}:${BACKEND.port};
-    location / { return 200 "hello from the backend\\n"; }
-  }
+  log_format upstreaminfo '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_length $request_time [$proxy_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $request_id';
   server {
     listen 127.0.0.1:${NGINX_PROXY};
     set $proxy_upstream_name "bench-app-80";
@@ -57,7 +72,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
-      proxy_set_header X-Request-ID $req_id;
+      proxy_set_header X-Request-ID $request_id;
       proxy_set_header X-Real-IP $remote_addr;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Host $host;
@@ -93,6 +108,9 @@ spec:
 `,
 );
 
+const backend = spawn('nginx', ['-p', dir, '-c', join(dir, 'backend.conf'), '-g', 'daemon off;'], {
+  stdio: 'inherit',
+});
 const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {
   stdio: 'inherit',
 });
@@ -113,6 +131,12 @@ const gateway = spawn(
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
+// Whatever happens, no server outlives the benchmark.
+process.on('exit', () => {
+  gateway.kill('SIGKILL');
+  nginx.kill('SIGKILL');
+  backend.kill('SIGKILL');
+});
 // The access log is on, as in production; its lines go to a pipe we drain.
 let listening;
 const ready = new Promise((resolve) => (listening = resolve));
@@ -123,16 +147,17 @@ await ready;
 await waitFor(NGINX_PROXY);
 
 function waitFor(port) {
+  const deadline = Date.now() + 10_000;
   return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000;
     const attempt = () => {
-      try {
-        execFileSync('sh', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]);
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
         resolve();
-      } catch {
+      });
+      socket.on('error', () => {
         if (Date.now() > deadline) reject(new Error(`port ${port} not open`));
         else setTimeout(attempt, 50);
-      }
+      });
     };
     attempt();
   });
@@ -178,5 +203,6 @@ try {
 } finally {
   gateway.kill('SIGTERM');
   nginx.kill('SIGQUIT');
-  await Promise.all([once(gateway, 'exit'), once(nginx, 'exit')]);
+  backend.kill('SIGQUIT');
+  await Promise.all([once(gateway, 'exit'), once(nginx, 'exit'), once(backend, 'exit')]);
 }
