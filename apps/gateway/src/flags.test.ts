@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { FlagError, parseFlags } from './flags.js';
+
+describe('parseFlags', () => {
+  it('applies the defaults of the design', () => {
+    expect(parseFlags(['--config', 'a.yaml'])).toMatchObject({
+      config: 'a.yaml',
+      httpPort: 8080,
+      httpsPort: 8443,
+      metricsPort: 10254,
+      proxyConnectTimeout: 5,
+      proxyReadTimeout: 60,
+      proxySendTimeout: 60,
+      redirectHttpsPort: 443,
+      shutdownTimeout: 30,
+      accessLog: true,
+      check: false,
+      bindAddress: '0.0.0.0',
+      controllerName: 'k8s.io/ingress-gateway',
+    });
+  });
+
+  it('reads every flag', () => {
+    const flags = parseFlags([
+      '--config=dir',
+      '--ingress-class',
+      'internal',
+      '--http-port',
+      '80',
+      '--https-port',
+      '443',
+      '--metrics-port',
+      '9000',
+      '--proxy-connect-timeout',
+      '1.5',
+      '--proxy-read-timeout',
+      '120',
+      '--proxy-send-timeout',
+      '30',
+      '--redirect-https-port',
+      '30443',
+      '--shutdown-timeout',
+      '5',
+      '--no-access-log',
+      '--check',
+    ]);
+    expect(flags).toMatchObject({
+      config: 'dir',
+      ingressClass: 'internal',
+      httpPort: 80,
+      httpsPort: 443,
+      metricsPort: 9000,
+      proxyConnectTimeout: 1.5,
+      proxyReadTimeout: 120,
+      proxySendTimeout: 30,
+      redirectHttpsPort: 30443,
+      shutdownTimeout: 5,
+      accessLog: false,
+      check: true,
+    });
+  });
+
+  it.each([
+    [['--config', 'a', '--http-port', 'eighty'], /--http-port: "eighty" is not a port number/],
+    [['--config', 'a', '--http-port', '70000'], /--http-port/],
+    [['--config', 'a', '--proxy-read-timeout', '0'], /--proxy-read-timeout: "0" is not a positive number/],
+    [['--config', 'a', '--bogus'], /bogus/],
+    [[], /exactly one of --config, --kubernetes or --kubeconfig/],
+    [['--config', 'a', '--kubernetes'], /exactly one of/],
+    [['--kubernetes', '--publish-service', 'nope'], /--publish-service: "nope" is not NAMESPACE\/NAME/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseFlags(argv)).toThrow(FlagError);
+    expect(() => parseFlags(argv)).toThrow(message);
+  });
+
+  it('accepts --help alone', () => {
+    expect(parseFlags(['--help']).help).toBe(true);
+  });
+});
