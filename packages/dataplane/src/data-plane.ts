@@ -65,6 +65,46 @@ function headerBytes(req: IncomingMessage): number {
   return n;
 }
 
+/** What Exchange and Tunnel share for the access-log record. */
+interface Reported {
+  readonly start: number;
+  readonly bytesAtStart: number;
+  readonly socket: Socket;
+  readonly req: IncomingMessage;
+  readonly listener: Listener;
+  route: Route | undefined;
+  host: string;
+  clientIp: string;
+  requestId: string;
+  upstreamAddr: string;
+  upstreamStatus: string;
+  upstreamMs: number;
+}
+
+function recordOf(x: Reported, path: string, status: number, requestLength: number): RequestRecord {
+  const route = x.route;
+  return {
+    time: new Date().toISOString(),
+    remote_addr: x.clientIp,
+    method: x.req.method ?? '',
+    host: x.host,
+    path,
+    status,
+    bytes_sent: x.socket.bytesWritten - x.bytesAtStart,
+    request_length: requestLength,
+    request_time: Math.round(performance.now() - x.start) / 1000,
+    namespace: route?.namespace ?? '',
+    ingress: route?.ingress ?? '',
+    service: route?.service ?? '',
+    upstream_addr: x.upstreamAddr,
+    upstream_status: x.upstreamStatus,
+    upstream_response_time: x.upstreamMs < 0 ? null : Math.round(x.upstreamMs) / 1000,
+    req_id: x.requestId,
+    route,
+    scheme: x.listener.scheme,
+  };
+}
+
 /** Per-request state, from routing to the access-log record. */
 class Exchange implements UpstreamHandler {
   readonly start = performance.now();
@@ -468,29 +508,14 @@ export class DataPlane {
     const observer = this.observer;
     if (observer === undefined) return;
     const res = ex.res;
-    const route = ex.route;
     const status = res.headersSent ? res.statusCode : 499;
     const cl = ex.req.headers['content-length'];
-    const record: RequestRecord = {
-      time: new Date().toISOString(),
-      remote_addr: ex.clientIp,
-      method: ex.req.method ?? '',
-      host: ex.host,
-      path: ex.path,
+    const record = recordOf(
+      ex,
+      ex.path,
       status,
-      bytes_sent: ex.socket.bytesWritten - ex.bytesAtStart,
-      request_length: headerBytes(ex.req) + (cl === undefined ? 0 : Number(cl) || 0),
-      request_time: Math.round(performance.now() - ex.start) / 1000,
-      namespace: route?.namespace ?? '',
-      ingress: route?.ingress ?? '',
-      service: route?.service ?? '',
-      upstream_addr: ex.upstreamAddr,
-      upstream_status: ex.upstreamStatus,
-      upstream_response_time: ex.upstreamMs < 0 ? null : Math.round(ex.upstreamMs) / 1000,
-      req_id: ex.requestId,
-      route,
-      scheme: ex.listener.scheme,
-    };
+      headerBytes(ex.req) + (cl === undefined ? 0 : Number(cl) || 0),
+    );
     this.report(record);
   }
 
@@ -576,27 +601,7 @@ export class DataPlane {
     if (t.ended) return;
     t.ended = true;
     if (this.observer === undefined) return;
-    const route = t.route;
-    this.report({
-      time: new Date().toISOString(),
-      remote_addr: t.clientIp,
-      method: t.req.method ?? '',
-      host: t.host,
-      path: t.req.url ?? '',
-      status: t.status,
-      bytes_sent: t.socket.bytesWritten - t.bytesAtStart,
-      request_length: headerBytes(t.req),
-      request_time: Math.round(performance.now() - t.start) / 1000,
-      namespace: route?.namespace ?? '',
-      ingress: route?.ingress ?? '',
-      service: route?.service ?? '',
-      upstream_addr: t.upstreamAddr,
-      upstream_status: t.upstreamStatus,
-      upstream_response_time: t.upstreamMs < 0 ? null : Math.round(t.upstreamMs) / 1000,
-      req_id: t.requestId,
-      route,
-      scheme: t.listener.scheme,
-    });
+    this.report(recordOf(t, t.req.url ?? '', t.status, headerBytes(t.req)));
   }
 
   private reportRaw(
