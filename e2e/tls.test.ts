@@ -84,18 +84,19 @@ describe('TLS', () => {
   });
 
   it('proxies WebSocket upgrades on the HTTPS port', async () => {
+    // ws hands these options to https.request, which takes the TLS servername (ws's types omit it).
     const ws = new WebSocket(`wss://127.0.0.1:${gw.https}/ws`, {
       servername: 'secure.example.test',
       headers: { host: 'secure.example.test' },
       rejectUnauthorized: false,
-    });
+    } as WebSocket.ClientOptions);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
     ws.send('hello');
-    const [data] = (await new Promise((resolve) => ws.once('message', (...a) => resolve(a)))) as [Buffer];
-    expect(data.toString()).toMatch(/^app-\d:hello$/);
+    const data = await new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    expect(data).toMatch(/^app-\d:hello$/);
     ws.close();
   });
 });

@@ -43,8 +43,8 @@ export async function startPod(name: string, ip: string, port = 0): Promise<Pod>
     req.on('end', () => {
       const body = JSON.stringify({
         pod: name,
-        method: req.method,
-        url: req.url,
+        method: req.method ?? '',
+        url: req.url ?? '',
         headers: req.headers,
       } satisfies EchoBody);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -123,6 +123,20 @@ export function config(specs: RouteSpec[]): GatewayConfig {
     },
     backends,
     tls: [],
+    // The data plane reads only routes, backends and tls; these two are for logs and --check.
+    rules: { rules: [] },
+    summary: {
+      ingresses: 0,
+      ignoredIngresses: 0,
+      rules: routes.length,
+      hostDefaults: 0,
+      catchAll: false,
+      backends: backends.size,
+      endpoints: 0,
+      tlsBindings: 0,
+      warnings: 0,
+      errors: 0,
+    },
   };
 }
 
