@@ -3,7 +3,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /src
 RUN npm i -g -E pnpm@12.4.2
 COPY . .
-RUN pnpm install --frozen-lockfile && pnpm run build && pnpm deploy --filter @gateway/gateway --prod /app
+RUN pnpm install --frozen-lockfile && pnpm run build && pnpm --filter @gateway/gateway deploy --prod /app
 
 FROM node:24-bookworm-slim
 WORKDIR /app
