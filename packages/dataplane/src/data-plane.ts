@@ -21,6 +21,7 @@ import type { TunnelHandler, UpstreamClient, UpstreamHandler, UpstreamResult } f
 
 const kExchange = Symbol('gateway.exchange');
 const kListener = Symbol('gateway.listener');
+const kBodyBytes = Symbol('gateway.bodyBytes');
 
 /** Attempts per request at most (connect failures move on to the next endpoint; stale retries once more). */
 const MAX_ATTEMPTS = 16;
@@ -33,7 +34,7 @@ interface Listener {
   readonly app: FastifyInstance;
 }
 
-type Req = IncomingMessage & { [kExchange]?: Exchange };
+type Req = IncomingMessage & { [kExchange]?: Exchange; [kBodyBytes]?: number };
 type Res = ServerResponse & { [kExchange]?: Exchange };
 type ConnSocket = Socket & { [kListener]?: Listener };
 
@@ -81,7 +82,13 @@ interface Reported {
   upstreamMs: number;
 }
 
-function recordOf(x: Reported, path: string, status: number, requestLength: number): RequestRecord {
+function recordOf(
+  x: Reported,
+  path: string,
+  status: number,
+  requestLength: number,
+  bytesSent: number,
+): RequestRecord {
   const route = x.route;
   return {
     time: new Date().toISOString(),
@@ -90,7 +97,7 @@ function recordOf(x: Reported, path: string, status: number, requestLength: numb
     host: x.host,
     path,
     status,
-    bytes_sent: x.socket.bytesWritten - x.bytesAtStart,
+    bytes_sent: bytesSent,
     request_length: requestLength,
     request_time: Math.round(performance.now() - x.start) / 1000,
     namespace: route?.namespace ?? '',
@@ -109,7 +116,14 @@ function recordOf(x: Reported, path: string, status: number, requestLength: numb
 class Exchange implements UpstreamHandler {
   readonly start = performance.now();
   readonly socket: Socket;
-  readonly bytesAtStart: number;
+  /**
+   * `socket.bytesWritten` when the response got the connection (-1 until then: a pipelined request
+   * waits for the responses before it) and when its last byte was handed to the socket (-1 until then).
+   */
+  bytesAtStart: number;
+  bytesAtEnd = -1;
+  /** A status the gateway decided without answering (408 for a stalled body); 0 when none. */
+  status = 0;
   route: Route | undefined = undefined;
   backend: Backend | undefined = undefined;
   host = '';
@@ -130,8 +144,21 @@ class Exchange implements UpstreamHandler {
     readonly listener: Listener,
   ) {
     this.socket = req.socket;
-    this.bytesAtStart = req.socket.bytesWritten;
+    if (res.socket === null) {
+      this.bytesAtStart = -1;
+      res.once('socket', onResponseSocket);
+    } else {
+      this.bytesAtStart = req.socket.bytesWritten;
+    }
+    // `on`, not `once`: each fires once anyway, and `once` allocates a wrapper per request.
+    res.on('prefinish', onResponsePrefinish);
     this.path = req.url ?? '';
+  }
+
+  /** Bytes of this response on the wire (the socket is shared with the responses before and after it). */
+  get bytesSent(): number {
+    if (this.bytesAtStart < 0) return 0;
+    return (this.bytesAtEnd < 0 ? this.socket.bytesWritten : this.bytesAtEnd) - this.bytesAtStart;
   }
 
   get closingConnection(): boolean {
@@ -153,6 +180,12 @@ class Exchange implements UpstreamHandler {
       this.res.destroy();
       return;
     }
+    if (failure === 'client-timeout') {
+      // nginx's client_body_timeout: nothing answered, the connection closed, 408 logged.
+      this.status = 408;
+      this.res.destroy();
+      return;
+    }
     if (failure === 'connect' || failure === 'connect-timeout' || failure === 'stale') {
       if (failure === 'stale') this.fresh = true;
       else {
@@ -167,6 +200,27 @@ class Exchange implements UpstreamHandler {
   }
 
   lastKey = '';
+}
+
+function onResponseSocket(this: Res): void {
+  const ex = this[kExchange];
+  if (ex !== undefined && this.socket !== null) ex.bytesAtStart = this.socket.bytesWritten;
+}
+
+/** The last byte is handed to the socket; a pipelined response after this one has not started yet. */
+function onResponsePrefinish(this: Res): void {
+  const ex = this[kExchange];
+  if (ex !== undefined && ex.bytesAtStart >= 0) ex.bytesAtEnd = ex.socket.bytesWritten;
+}
+
+/** Counts a request body as it is read (chunked bodies have no Content-Length to report). */
+function onBodyResume(this: Req): void {
+  this[kBodyBytes] = 0;
+  this.on('data', countBody);
+}
+
+function countBody(this: Req, chunk: Buffer): void {
+  this[kBodyBytes]! += chunk.length;
 }
 
 function onResponseClose(this: Res): void {
@@ -389,7 +443,7 @@ export class DataPlane {
     const ex = new Exchange(this, req, res, listener);
     this.inflight++;
     res[kExchange] = ex;
-    res.once('close', onResponseClose);
+    res.on('close', onResponseClose);
     ex.clientIp = clientIpOf(req.socket);
 
     const headers = req.headers;
@@ -409,6 +463,8 @@ export class DataPlane {
       this.answer(ex, 400);
       return;
     }
+    const cl = headers['content-length'];
+    if (te !== undefined || (cl !== undefined && cl !== '0')) req.once('resume', onBodyResume);
     let url = req.url ?? '';
     if (url.charCodeAt(0) !== 0x2f /* / */) {
       // Absolute form (RFC 9112 §3.2.2): routed by its authority, forwarded in origin form.
@@ -496,7 +552,7 @@ export class DataPlane {
     const ex = new Exchange(this, req, res, listener);
     this.inflight++;
     res[kExchange] = ex;
-    res.once('close', onResponseClose);
+    res.on('close', onResponseClose);
     ex.clientIp = clientIpOf(req.socket);
     ex.host = normalizeHost(req.headers.host ?? '');
     this.answer(ex, 400);
@@ -508,15 +564,12 @@ export class DataPlane {
     const observer = this.observer;
     if (observer === undefined) return;
     const res = ex.res;
-    const status = res.headersSent ? res.statusCode : 499;
-    const cl = ex.req.headers['content-length'];
-    const record = recordOf(
-      ex,
-      ex.path,
-      status,
-      headerBytes(ex.req) + (cl === undefined ? 0 : Number(cl) || 0),
-    );
-    this.report(record);
+    const req = ex.req;
+    const status = ex.status !== 0 ? ex.status : res.headersSent ? res.statusCode : 499;
+    // The body as received: all of it when complete (Content-Length), else what was read.
+    const cl = req.headers['content-length'];
+    const body = cl !== undefined && req.complete ? Number(cl) || 0 : (req[kBodyBytes] ?? 0);
+    this.report(recordOf(ex, ex.path, status, headerBytes(req) + body, ex.bytesSent));
   }
 
   private report(record: RequestRecord): void {
@@ -601,7 +654,9 @@ export class DataPlane {
     if (t.ended) return;
     t.ended = true;
     if (this.observer === undefined) return;
-    this.report(recordOf(t, t.req.url ?? '', t.status, headerBytes(t.req)));
+    this.report(
+      recordOf(t, t.req.url ?? '', t.status, headerBytes(t.req), t.socket.bytesWritten - t.bytesAtStart),
+    );
   }
 
   private reportRaw(
@@ -645,6 +700,12 @@ export class DataPlane {
     // Bytes already sent on this connection (a response under way): nothing sane can follow.
     const busy = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (busy?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    // The client closed its side mid-body: nobody is left to answer; the request in flight is
+    // reported by its own exchange (499), not as a second, answered request.
+    if (code === 'HPE_INVALID_EOF_STATE' && busy != null) {
       socket.destroy();
       return;
     }

@@ -14,6 +14,13 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/** Lengths of the names above and of `server`: other names need no lowercasing (the usual case). */
+const CHECKED_LENGTHS: readonly boolean[] = (() => {
+  const lengths: boolean[] = [];
+  for (const name of [...HOP_BY_HOP, 'server']) lengths[name.length] = true;
+  return lengths;
+})();
+
 /**
  * Names a client may list in `Connection` that must survive anyway: removing them would change how the
  * request is framed or routed (`Connection: content-length` is a smuggling trick, not a hop-by-hop hint).
@@ -98,9 +105,11 @@ export function responseHeaders(raw: readonly string[], close: boolean): string[
   }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
-    if (lower === 'server') hasServer = true;
+    if (connectionTokens !== undefined || CHECKED_LENGTHS[name.length] === true) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || connectionTokens?.has(lower)) continue;
+      if (lower === 'server') hasServer = true;
+    }
     out.push(name, raw[i + 1]!);
   }
   if (!hasServer) out.push('Server', SERVER_NAME);

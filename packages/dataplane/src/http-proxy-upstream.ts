@@ -27,6 +27,7 @@ import type {
 
 const kAttempt = Symbol('gateway.attempt');
 const kHeld = Symbol('gateway.held');
+const kPath = Symbol('gateway.path');
 
 interface WithAttempt {
   [kAttempt]?: Attempt | TunnelAttempt | undefined;
@@ -38,9 +39,36 @@ const heldSocketAgent = {
   maxSockets: Number.POSITIVE_INFINITY,
   protocol: 'http:',
   defaultPort: 80,
-  addRequest(req: ClientRequest, options: { [kHeld]?: Socket }): void {
+  addRequest(req: ClientRequest, options: { [kHeld]?: Socket; [kPath]?: string }): void {
+    const path = options[kPath];
+    if (path !== undefined) restorePath(req as HeadRendered, path);
     (req as unknown as { onSocket(s: Socket): void }).onSocket(options[kHeld]!);
   },
+};
+
+/**
+ * http-proxy-3 joins the outgoing path through its urlJoin, which drops an empty query (`/a?` → `/a`);
+ * the backend must get the request-target as sent. With `Expect` the head is already rendered (and
+ * queued): fix it there too.
+ */
+function restorePath(req: HeadRendered, path: string): void {
+  const line = `${req.method} ${req.path} `;
+  const fixed = `${req.method} ${path} `;
+  const head = req._header;
+  if (typeof head === 'string' && head.startsWith(line)) req._header = fixed + head.slice(line.length);
+  const queued = req.outputData?.[0];
+  if (queued !== undefined && typeof queued.data === 'string' && queued.data.startsWith(line)) {
+    queued.data = fixed + queued.data.slice(line.length);
+    if (typeof req.outputSize === 'number') req.outputSize += fixed.length - line.length;
+  }
+  req.path = path;
+}
+
+/** Node's private fields of a ClientRequest whose head is rendered. */
+type HeadRendered = ClientRequest & {
+  _header: string | null;
+  outputData?: { data: string | Buffer }[];
+  outputSize?: number;
 };
 
 /** Methods a client may retry when a pooled connection was closed under them (RFC 9110 §9.2.2). */
@@ -60,7 +88,8 @@ class Attempt implements AcquireHandler, SocketOwner {
   status = 0;
   responded = false;
   done = false;
-  timedOut = false;
+  /** Why the socket timed out: '' (it did not), the client stalled mid-body, or the backend. */
+  timedOut: '' | 'client' | 'upstream' = '';
 
   constructor(
     readonly client: HttpProxyUpstream,
@@ -88,13 +117,17 @@ class Attempt implements AcquireHandler, SocketOwner {
     const opts = this.client.options;
     socket.setTimeout(this.withBody ? opts.sendTimeoutMs : opts.readTimeoutMs);
     if (this.withBody) this.req.once('end', onRequestBodyEnd);
+    const url = this.req.url ?? '';
     this.client.proxy.web(
       this.req,
       this.res,
       {
         target: this.pool.target,
         agent: heldSocketAgent,
-        ssl: { [kHeld]: socket },
+        ssl:
+          url.charCodeAt(url.length - 1) === 0x3f /* ? */
+            ? { [kHeld]: socket, [kPath]: url }
+            : { [kHeld]: socket },
         toProxy: true,
         selfHandleResponse: true,
       },
@@ -106,7 +139,12 @@ class Attempt implements AcquireHandler, SocketOwner {
     if (this.done) return;
     // A slow client holds the response back: that is not the backend's delay.
     if (this.responded && this.res.writableNeedDrain) return;
-    this.timedOut = true;
+    // Sending the body with nothing queued for the backend: the client is the one that stalled
+    // (nginx's client_body_timeout); bytes waiting for the backend: it stopped reading (proxy_send_timeout).
+    this.timedOut =
+      !this.responded && this.withBody && !this.req.complete && socket.writableLength === 0
+        ? 'client'
+        : 'upstream';
     socket.destroy();
   }
 
@@ -132,7 +170,7 @@ function onRequestBodyEnd(this: IncomingMessage & WithAttempt): void {
 }
 
 function classify(a: Attempt, err: NodeJS.ErrnoException): UpstreamFailure {
-  if (a.timedOut) return 'timeout';
+  if (a.timedOut !== '') return a.timedOut === 'client' ? 'client-timeout' : 'timeout';
   if (a.res.destroyed || a.req.socket?.destroyed) return 'client';
   if (a.responded) return 'truncated';
   const code = err.code ?? '';
@@ -201,7 +239,7 @@ function onUpstreamClose(this: IncomingMessage & WithAttempt): void {
   const a = this[kAttempt];
   if (!(a instanceof Attempt) || a.done) return;
   if (this.complete) return; // 'end' finishes it
-  const failure: UpstreamFailure = a.timedOut ? 'timeout' : a.res.destroyed ? 'client' : 'truncated';
+  const failure: UpstreamFailure = a.timedOut !== '' ? 'timeout' : a.res.destroyed ? 'client' : 'truncated';
   a.res.destroy();
   a.finish(failure);
 }

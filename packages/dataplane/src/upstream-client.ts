@@ -22,6 +22,8 @@ export interface UpstreamTarget {
  * - `timeout`: send or read timeout → 504 (or the client connection is cut when the head was sent).
  * - `truncated`: the response was cut off mid-body; the client connection was destroyed.
  * - `client`: the client went away or sent a malformed body; the upstream request was abandoned.
+ * - `client-timeout`: the client sent no body byte within the send timeout while nothing waited for the
+ *   backend (nginx's client_body_timeout); the upstream request was abandoned, nothing answered.
  */
 export type UpstreamFailure =
   | 'connect'
@@ -31,7 +33,8 @@ export type UpstreamFailure =
   | 'protocol'
   | 'timeout'
   | 'truncated'
-  | 'client';
+  | 'client'
+  | 'client-timeout';
 
 export interface UpstreamResult {
   failure: UpstreamFailure | undefined;
