@@ -22,6 +22,7 @@ import type { TunnelHandler, UpstreamClient, UpstreamHandler, UpstreamResult } f
 const kExchange = Symbol('gateway.exchange');
 const kListener = Symbol('gateway.listener');
 const kBodyBytes = Symbol('gateway.bodyBytes');
+const kBodyError = Symbol('gateway.bodyError');
 
 /** Attempts per request at most (connect failures move on to the next endpoint; stale retries once more). */
 const MAX_ATTEMPTS = 16;
@@ -34,7 +35,11 @@ interface Listener {
   readonly app: FastifyInstance;
 }
 
-type Req = IncomingMessage & { [kExchange]?: Exchange; [kBodyBytes]?: number };
+/**
+ * `[kExchange]`: the request's exchange; undefined before `handle` runs, null once it has ended.
+ * `[kBodyError]`: the parser's error code when the body turned out malformed before `handle` ran.
+ */
+type Req = IncomingMessage & { [kExchange]?: Exchange | null; [kBodyError]?: string; [kBodyBytes]?: number };
 type Res = ServerResponse & { [kExchange]?: Exchange };
 type ConnSocket = Socket & { [kListener]?: Listener };
 
@@ -124,6 +129,8 @@ class Exchange implements UpstreamHandler {
   bytesAtEnd = -1;
   /** A status the gateway decided without answering (408 for a stalled body); 0 when none. */
   status = 0;
+  /** The request body turned out malformed in flight (bad chunk, cut short): the connection closes. */
+  malformedBody = false;
   route: Route | undefined = undefined;
   backend: Backend | undefined = undefined;
   host = '';
@@ -144,6 +151,7 @@ class Exchange implements UpstreamHandler {
     readonly listener: Listener,
   ) {
     this.socket = req.socket;
+    req[kExchange] = this;
     if (res.socket === null) {
       this.bytesAtStart = -1;
       res.once('socket', onResponseSocket);
@@ -177,7 +185,8 @@ class Exchange implements UpstreamHandler {
     this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
     if (failure === undefined || result.responded) return;
     if (failure === 'client') {
-      this.res.destroy();
+      // A malformed body: the data plane answers (400, or the connection is cut) once this returns.
+      if (!this.malformedBody) this.res.destroy();
       return;
     }
     if (failure === 'client-timeout') {
@@ -227,6 +236,9 @@ function onResponseClose(this: Res): void {
   const ex = this[kExchange];
   if (ex === undefined) return;
   this[kExchange] = undefined;
+  ex.req[kExchange] = null;
+  // The parser stopped at the malformed body: nothing can follow this response on the connection.
+  if (ex.malformedBody) ex.socket.end();
   ex.plane.exchangeEnded(ex);
 }
 
@@ -445,6 +457,12 @@ export class DataPlane {
     res[kExchange] = ex;
     res.on('close', onResponseClose);
     ex.clientIp = clientIpOf(req.socket);
+    if (req[kBodyError] !== undefined) {
+      // The body was already found malformed (it came in the packet of the headers): never forwarded.
+      ex.host = normalizeHost(req.headers.host ?? '');
+      this.bodyFailed(ex, req[kBodyError]);
+      return;
+    }
 
     const headers = req.headers;
     let hostHeader = headers.host;
@@ -546,6 +564,22 @@ export class DataPlane {
       return;
     }
     sendGatewayResponse(res, status, status === 400 || this.closing);
+  }
+
+  /**
+   * The body of `ex`'s request turned out malformed in flight (`code`: the parser's error, e.g. a bad
+   * chunk size, or HPE_INVALID_EOF_STATE for a Content-Length body cut short by the client's FIN). The
+   * upstream request is aborted, never completed; then 400 and close when nothing was answered yet, or
+   * the connection is cut when a response is under way (`answer`). Reported once, by the exchange: 400,
+   * the status of the response under way, or 499 for the FIN (a half-close and a client that left look
+   * alike here; the 400 still reaches a client that only half-closed).
+   */
+  bodyFailed(ex: Exchange, code: string): void {
+    if (ex.malformedBody) return;
+    ex.malformedBody = true;
+    this.upstream.abandon(ex.req);
+    if (code === 'HPE_INVALID_EOF_STATE' && !ex.res.headersSent) ex.status = 499;
+    this.answer(ex, 400);
   }
 
   private rejectBadRequest(req: Req, res: Res, listener: Listener): void {
@@ -695,6 +729,22 @@ export class DataPlane {
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // The parser failed in the body of the request in flight (a bad chunk size, the client half-closed
+    // before the Content-Length was read): that request's own exchange answers and reports it.
+    const incoming = (socket as Socket & { parser?: { incoming?: Req | null } | null }).parser?.incoming;
+    if (code.startsWith('HPE_') && incoming != null && !incoming.complete) {
+      const ex = incoming[kExchange];
+      if (ex === undefined) {
+        // Found before the handler ran: `handle` answers 400 (parse errors of later bytes repeat this).
+        incoming[kBodyError] ??= code;
+      } else if (ex === null) {
+        // Answered and reported already (a 404 whose body was being discarded): just close.
+        socket.destroy();
+      } else {
+        this.bodyFailed(ex, code);
+      }
       return;
     }
     // Bytes already sent on this connection (a response under way): nothing sane can follow.

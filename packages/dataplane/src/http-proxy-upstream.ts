@@ -101,6 +101,11 @@ class Attempt implements AcquireHandler, SocketOwner {
   ) {}
 
   acquired(err: ConnectErrorKind | undefined, socket: Socket | undefined, reused: boolean): void {
+    if (this.done) {
+      // Abandoned while connecting: nothing was sent, the socket is clean.
+      if (err === undefined) socket?.emit('free');
+      return;
+    }
     if (err !== undefined || socket === undefined) {
       this.finish(err ?? 'connect');
       return;
@@ -411,6 +416,14 @@ export class HttpProxyUpstream implements UpstreamClient {
   ): void {
     const pool = this.pools.get(target.address, target.port, target.external);
     pool.acquire(true, new TunnelAttempt(this, req, socket, head, pool, handler));
+  }
+
+  abandon(req: IncomingMessage): void {
+    const a = (req as IncomingMessage & WithAttempt)[kAttempt];
+    if (!(a instanceof Attempt) || a.done) return;
+    // Destroying the connection mid-request: the backend sees the request fail, never complete.
+    a.socket?.destroy();
+    a.finish('client');
   }
 
   close(): void {

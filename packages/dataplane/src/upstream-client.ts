@@ -76,6 +76,12 @@ export interface UpstreamClient {
     fresh: boolean,
     handler: UpstreamHandler,
   ): void;
+  /**
+   * Abandons the attempt in flight for `req` (its body turned out malformed): the upstream request is
+   * aborted, so the backend never sees it complete, and `upstreamDone` reports `client` at once. Nothing
+   * is written to `res`: the caller answers. A no-op when no attempt is in flight.
+   */
+  abandon(req: IncomingMessage): void;
   /** Proxies a WebSocket upgrade on a fresh connection. */
   tunnel(
     req: IncomingMessage,
