@@ -6,7 +6,7 @@ import type { Diagnostic } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
 import { loadConfig, watchConfig } from '@gateway/source-file';
 import { CertificateStore } from '@gateway/tls';
-import type { GatewayConfig, TranslateOptions } from '@gateway/translate';
+import type { GatewayConfig, Route, TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
@@ -31,6 +31,13 @@ export async function check(flags: Flags, out: (line: string) => void): Promise<
   if (!outcome.ok) return EXIT_INVALID;
   out(`configuration is valid: ${summary(outcome.config)}`);
   return 0;
+}
+
+/** Every route of the configuration (rules, per-host defaults, the catch-all): each names its Ingress. */
+function* routesOf(config: GatewayConfig): Generator<Route> {
+  for (const rule of config.rules.rules) yield rule.target;
+  for (const d of config.rules.hostDefaults ?? []) yield d.target;
+  if (config.rules.catchAll !== undefined) yield config.rules.catchAll;
 }
 
 function summary(config: GatewayConfig): string {
@@ -111,6 +118,10 @@ export async function startGateway(
       })),
     );
     metrics.setCertificateExpiry(certificates.expiry());
+    // Done before any I/O is handled: a scrape after this apply sees no series of a deleted Ingress.
+    metrics.retainIngresses(routesOf(config)).catch((err: unknown) => {
+      log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');
+    });
     metrics.reloaded(true);
     log.info({ summary: summary(config) }, 'configuration applied');
   };

@@ -132,6 +132,146 @@ describe('GatewayMetrics', () => {
     expect(body).not.toContain(`${P}upstream_response_duration_seconds_count`);
   });
 
+  describe('retainIngresses', () => {
+    const REQUEST_METRICS = [
+      'requests_total',
+      'request_duration_seconds_count',
+      'upstream_response_duration_seconds_count',
+      'request_size_bytes_count',
+      'response_size_bytes_count',
+    ];
+    const api: RequestEnded = { ...matched, ingress: 'api', service: 'api-svc', path: '/v1' };
+    const other: RequestEnded = { ...matched, namespace: 'prod' }; // same name, another namespace
+    const unmatched: RequestEnded = {
+      ...matched,
+      namespace: '',
+      ingress: '',
+      service: '',
+      host: '',
+      path: '',
+      status: 404,
+      upstreamSeconds: undefined,
+    };
+
+    /** The (namespace, ingress) pairs that still have a sample in each request metric. */
+    async function ingressesIn(m: GatewayMetrics): Promise<Record<string, string[]>> {
+      const { body } = await m.render();
+      const out: Record<string, string[]> = {};
+      for (const name of REQUEST_METRICS) {
+        const pairs = samples(body, name).map((l) => {
+          const ns = /namespace="([^"]*)"/.exec(l)?.[1];
+          const ing = /ingress="([^"]*)"/.exec(l)?.[1];
+          return `${ns}/${ing}`;
+        });
+        out[name] = [...new Set(pairs)].sort();
+      }
+      return out;
+    }
+
+    function every(pairs: string[]): Record<string, string[]> {
+      return Object.fromEntries(REQUEST_METRICS.map((n) => [n, pairs]));
+    }
+
+    it('removes every request series of an Ingress that is gone, keeping the others and the unmatched', async () => {
+      const m = new GatewayMetrics();
+      for (const r of [matched, { ...matched, status: 502 }, { ...matched, method: 'POST' }, api, other]) {
+        m.requestEnded(r);
+      }
+      m.requestEnded(unmatched);
+      expect(await ingressesIn(m)).toEqual({
+        ...every(['/', 'dev/api', 'dev/web', 'prod/web']),
+        // The unmatched 404 had no upstream.
+        upstream_response_duration_seconds_count: ['dev/api', 'dev/web', 'prod/web'],
+      });
+
+      await m.retainIngresses([
+        { namespace: 'dev', ingress: 'api' },
+        { namespace: 'prod', ingress: 'web' },
+      ]);
+      expect(await ingressesIn(m)).toEqual({
+        ...every(['/', 'dev/api', 'prod/web']),
+        upstream_response_duration_seconds_count: ['dev/api', 'prod/web'],
+      });
+      const { body } = await m.render();
+      expect(body).not.toMatch(/namespace="dev",ingress="web"/);
+      // The kept series keep their counts.
+      expect(samples(body, 'requests_total')).toContain(
+        `${P}requests_total{namespace="prod",ingress="web",service="web-svc",host="example.com",path="/api",method="GET",status="200"} 1`,
+      );
+      expect(body).toContain(`${P}response_size_bytes_count{namespace="",ingress="",service=""} 1`);
+      // Other metrics are untouched.
+      expect(samples(body, 'config_reloads_total')).toHaveLength(2);
+    });
+
+    it('keeps the unmatched series even when no Ingress is left', async () => {
+      const m = new GatewayMetrics();
+      m.requestEnded(matched);
+      m.requestEnded(unmatched);
+      await m.retainIngresses([]);
+      const { body } = await m.render();
+      expect(samples(body, 'requests_total')).toEqual([
+        `${P}requests_total{namespace="",ingress="",service="",host="",path="",method="GET",status="404"} 1`,
+      ]);
+      expect(samples(body, 'request_size_bytes_count')).toEqual([
+        `${P}request_size_bytes_count{namespace="",ingress="",service=""} 1`,
+      ]);
+      expect(samples(body, 'upstream_response_duration_seconds_count')).toEqual([]);
+    });
+
+    it('accepts any iterable of routes, duplicates included', async () => {
+      const m = new GatewayMetrics();
+      m.requestEnded(matched);
+      m.requestEnded(api);
+      function* routes() {
+        yield { namespace: 'dev', ingress: 'web', service: 'web-svc', host: 'a', path: '/' };
+        yield { namespace: 'dev', ingress: 'web', service: 'web-svc', host: 'b', path: '/' };
+      }
+      await m.retainIngresses(routes());
+      expect(await ingressesIn(m)).toEqual(every(['dev/web']));
+    });
+
+    it('counts an Ingress that was removed and added again from zero', async () => {
+      const m = new GatewayMetrics();
+      m.requestEnded(matched);
+      m.requestEnded(matched);
+      m.requestEnded(matched);
+      await m.retainIngresses([]);
+      expect(await ingressesIn(m)).toEqual(every([]));
+      await m.retainIngresses([{ namespace: 'dev', ingress: 'web' }]);
+      m.requestEnded(matched);
+      const { body } = await m.render();
+      const rule = 'namespace="dev",ingress="web",service="web-svc"';
+      expect(samples(body, 'requests_total')).toEqual([
+        `${P}requests_total{${rule},host="example.com",path="/api",method="GET",status="200"} 1`,
+      ]);
+      expect(body).toContain(`${P}upstream_response_duration_seconds_count{${rule}} 1`);
+      expect(body).toContain(`${P}request_size_bytes_sum{${rule}} 120`);
+      expect(body).toContain(`${P}response_size_bytes_count{${rule}} 1`);
+    });
+
+    it('is done before the event loop handles anything else, so the caller need not wait', async () => {
+      const m = new GatewayMetrics();
+      m.requestEnded(matched);
+      void m.retainIngresses([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await ingressesIn(m)).toEqual(every([]));
+    });
+
+    it('changes nothing when every Ingress is still live', async () => {
+      const m = new GatewayMetrics();
+      m.requestEnded(matched);
+      m.requestEnded(api);
+      const before = (await m.render()).body;
+      await m.retainIngresses([
+        { namespace: 'dev', ingress: 'web' },
+        { namespace: 'dev', ingress: 'api' },
+        { namespace: 'dev', ingress: 'unused' },
+      ]);
+      const after = (await m.render()).body;
+      for (const name of REQUEST_METRICS) expect(samples(after, name)).toEqual(samples(before, name));
+    });
+  });
+
   it('counts reloads by result and exposes the last one', async () => {
     const m = new GatewayMetrics();
     let { body } = await m.render();

@@ -9,6 +9,15 @@ export const SIZE_BUCKETS: readonly number[] = [10, 100, 1000, 10000, 100000, 1e
 const REQUEST_LABELS = ['namespace', 'ingress', 'service', 'host', 'path', 'method', 'status'] as const;
 const BACKEND_LABELS = ['namespace', 'ingress', 'service'] as const;
 
+/** An Ingress, as `retainIngresses` takes it: a route of the configuration fits. */
+export interface IngressRef {
+  namespace: string;
+  ingress: string;
+}
+
+/** Separates namespace and name in keys; Kubernetes names cannot contain it. */
+const SEP = '\u0000';
+
 /**
  * One finished request. Label values (namespace, ingress, service, host, path) are the matched rule's,
  * '' when nothing matched; they must never come from raw request data (Host header, request path…),
@@ -148,6 +157,10 @@ export class GatewayMetrics {
    * measured no faster (2.5–4 µs per request either way, Node 24, 20 rules, shared 2-core machine), because
    * prom-client hashes the labels on every call even through a bound child, and building and looking up
    * the cache key costs about what the two small objects allocated here cost.
+   *
+   * Nothing here tracks series for `retainIngresses`: prom-client already keeps each series' first label
+   * object, and `retainIngresses` reads them at reload time. A Map of label sets keyed by the joined values,
+   * filled here, was measured at +14% per call (+4% with nested Maps keyed by each value); see the README.
    */
   requestEnded(r: RequestEnded): void {
     const backend = { namespace: r.namespace, ingress: r.ingress, service: r.service };
@@ -165,6 +178,40 @@ export class GatewayMetrics {
     if (r.upstreamSeconds !== undefined) this.upstreamDuration.observe(backend, r.upstreamSeconds);
     this.requestSize.observe(backend, r.requestBytes);
     this.responseSize.observe(backend, r.responseBytes);
+  }
+
+  /**
+   * Removes every series of `requests_total`, `request_duration_seconds`,
+   * `upstream_response_duration_seconds`, `request_size_bytes` and `response_size_bytes` whose
+   * (namespace, ingress) is not in `live`, as ingress-nginx drops the series of a deleted Ingress. The
+   * unmatched series (namespace '' and ingress '') always stay; an Ingress that comes back counts from zero.
+   * Call it with the Ingresses of each configuration applied.
+   *
+   * `live` is read before this returns; the removal is done once the promise settles, which is within the
+   * same turn of the event loop (no I/O happens in between): a scrape that follows cannot see the series.
+   * A request that started on the old configuration and ends after this call recreates its series; the
+   * next call removes it again.
+   */
+  async retainIngresses(live: Iterable<IngressRef>): Promise<void> {
+    const keep = new Set<string>();
+    for (const l of live) keep.add(`${l.namespace}${SEP}${l.ingress}`);
+    // requestEnded feeds all five metrics together, so the series of requests_total are every request label
+    // set of request_duration_seconds, and their (namespace, ingress, service) every backend label set.
+    // prom-client hands back the label objects it stored when each series was created: no copy per request.
+    const { values } = await this.requests.get();
+    for (const { labels } of values) {
+      const namespace = String(labels.namespace ?? '');
+      const ingress = String(labels.ingress ?? '');
+      if (namespace === '' && ingress === '') continue;
+      if (keep.has(`${namespace}${SEP}${ingress}`)) continue;
+      this.requests.remove(labels);
+      this.requestDuration.remove(labels);
+      // Shared by several request label sets; removing a series that is already gone is a no-op.
+      const backend = { namespace, ingress, service: String(labels.service ?? '') };
+      this.upstreamDuration.remove(backend);
+      this.requestSize.remove(backend);
+      this.responseSize.remove(backend);
+    }
   }
 
   /** One configuration reload attempt (a snapshot that did or did not become the active config). */

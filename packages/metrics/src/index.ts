@@ -1,2 +1,8 @@
-export type { CertificateExpiry, RequestEnded, Scheme, UpstreamEndpointCount } from './gateway-metrics.js';
+export type {
+  CertificateExpiry,
+  IngressRef,
+  RequestEnded,
+  Scheme,
+  UpstreamEndpointCount,
+} from './gateway-metrics.js';
 export { DURATION_BUCKETS, GatewayMetrics, SIZE_BUCKETS } from './gateway-metrics.js';
