@@ -40,35 +40,6 @@ async function closedPort(ip: string): Promise<number> {
   return s.port;
 }
 
-/** GET/POST through the gateway from a chosen local address (a distinct client IP on loopback). */
-function requestFrom(
-  port: number,
-  opts: { localAddress: string; host: string; path?: string; method?: string; body?: Buffer },
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        localAddress: opts.localAddress,
-        method: opts.method ?? 'GET',
-        path: opts.path ?? '/',
-        headers: { host: opts.host },
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
 const echoOf = (r: Answer): EchoBody => {
   expect(r.status, r.body).toBe(200);
   return JSON.parse(r.body) as EchoBody;
@@ -190,9 +161,7 @@ describe('session affinity', () => {
   it('round robins per request without affinity', async () => {
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) {
-      seen.push(
-        echoOf(await requestFrom(gw.http, { localAddress: '127.0.31.1', host: 'plain.up.test' })).pod,
-      );
+      seen.push(echoOf(await request(gw.http, { localAddress: '127.0.31.1', host: 'plain.up.test' })).pod);
     }
     expect(new Set(seen)).toEqual(new Set(['sticky-0', 'sticky-1', 'sticky-2']));
     for (const p of new Set(seen)) expect(seen.filter((s) => s === p)).toHaveLength(2);
@@ -204,10 +173,10 @@ describe('session affinity', () => {
     // Interleaved: every client's requests are separated by the others', and by round-robin traffic.
     for (let round = 0; round < 4; round++) {
       for (const client of clients) {
-        const echo = echoOf(await requestFrom(gw.http, { localAddress: client, host: 'sticky.up.test' }));
+        const echo = echoOf(await request(gw.http, { localAddress: client, host: 'sticky.up.test' }));
         expect(echo.headers['x-real-ip']).toBe(client);
         seen.get(client)!.push(echo.pod);
-        await requestFrom(gw.http, { localAddress: client, host: 'plain.up.test' });
+        await request(gw.http, { localAddress: client, host: 'plain.up.test' });
       }
     }
     for (const client of clients) {

@@ -15,8 +15,10 @@ export function request(
     path?: string;
     method?: string;
     headers?: http.OutgoingHttpHeaders;
-    body?: string;
+    body?: string | Buffer;
     agent?: http.Agent | false;
+    /** A distinct client IP on loopback (e.g. 127.0.31.1). */
+    localAddress?: string;
   } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -24,6 +26,7 @@ export function request(
       {
         host: '127.0.0.1',
         port,
+        localAddress: opts.localAddress,
         method: opts.method ?? 'GET',
         path: opts.path ?? '/',
         headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers },

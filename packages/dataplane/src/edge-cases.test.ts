@@ -8,29 +8,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   backend,
   config,
+  defer,
   type Gateway,
+  trackedGateway as gateway,
   portOf,
   request,
+  runDeferred,
   startBackends,
-  startGateway,
   startRawBackend,
   until,
 } from './harness.test-support.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function gateway(...args: Parameters<typeof startGateway>): Promise<Gateway> {
-  const gw = await startGateway(...args);
-  cleanups.push(() => gw.close());
-  return gw;
-}
+afterEach(runDeferred);
 
 async function backends(ip: string, handler: Parameters<typeof startBackends>[1]) {
   const b = await startBackends([ip], handler);
-  cleanups.push(() => b.close());
+  defer(() => b.close());
   return b;
 }
 
@@ -120,7 +113,7 @@ class RawClient {
       this.closed = true;
       this.wake();
     });
-    cleanups.push(() => {
+    defer(() => {
       this.socket.destroy();
     });
   }
@@ -221,7 +214,7 @@ describe('bodiless statuses on a keep-alive connection', () => {
         }
       });
     });
-    cleanups.push(() => {
+    defer(() => {
       s.close();
     });
     const gw = await gateway(oneRoute('127.0.50.2', portOf(s)));
@@ -477,7 +470,7 @@ describe('send timeout', () => {
     });
     s.listen(0, '127.0.50.9');
     await once(s, 'listening');
-    cleanups.push(() => {
+    defer(() => {
       s.close();
     });
     const gw = await gateway(oneRoute('127.0.50.9', portOf(s)), { sendTimeoutMs: 150 });
@@ -602,7 +595,7 @@ describe('repeated response headers', () => {
         );
       });
     });
-    cleanups.push(() => {
+    defer(() => {
       s.close();
     });
     const gw = await gateway(oneRoute('127.0.50.13', portOf(s)));

@@ -314,3 +314,21 @@ export async function until(cond: () => boolean, what: string, turns = 2000): Pr
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Teardown a test file registers as it goes (`defer`), run newest first after each test (`runDeferred`). */
+const deferred: (() => Promise<void> | void)[] = [];
+
+export function defer(cleanup: () => Promise<void> | void): void {
+  deferred.push(cleanup);
+}
+
+export async function runDeferred(): Promise<void> {
+  for (const c of deferred.splice(0).reverse()) await c();
+}
+
+/** `startGateway`, closed after the test. */
+export async function trackedGateway(...args: Parameters<typeof startGateway>): Promise<Gateway> {
+  const gw = await startGateway(...args);
+  defer(() => gw.close());
+  return gw;
+}

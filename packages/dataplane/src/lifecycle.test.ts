@@ -6,17 +6,16 @@ import WebSocket, { WebSocketServer } from 'ws';
 import {
   backend,
   config,
+  defer,
   type Gateway,
   request,
+  runDeferred,
   startBackends,
   startGateway,
   until,
 } from './harness.test-support.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+afterEach(runDeferred);
 
 function connectResult(port: number): Promise<'connected' | string> {
   return new Promise((resolve) => {
@@ -36,7 +35,7 @@ async function heldBackend(ip: string) {
     if (req.url === '/slow') waiting.push(res);
     else res.end('fast');
   });
-  cleanups.push(() => b.close());
+  defer(() => b.close());
   return { b, waiting };
 }
 
@@ -73,7 +72,7 @@ describe('graceful close', () => {
     wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
     wsServer.listen(0, '127.0.3.63');
     await once(wsServer, 'listening');
-    cleanups.push(() => {
+    defer(() => {
       wsServer.closeAllConnections();
       wsServer.close();
     });
@@ -113,7 +112,7 @@ describe('config swaps', () => {
       }
       res.end(ip);
     });
-    cleanups.push(() => b.close());
+    defer(() => b.close());
     const one = config([
       { host: '', path: '/', backend: backend('a', [{ address: '127.0.3.64', port: b.port }]) },
     ]);
@@ -122,7 +121,7 @@ describe('config swaps', () => {
     ]);
     const none = config([]);
     const gw = await startGateway(one);
-    cleanups.push(() => gw.close());
+    defer(() => gw.close());
 
     // A long download that starts on `one` and goes on while the route disappears and comes back.
     const download = new Promise<string>((resolve, reject) => {
@@ -138,7 +137,7 @@ describe('config swaps', () => {
     await until(() => streams.length === 1, 'download started');
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    cleanups.push(() => agent.destroy());
+    defer(() => agent.destroy());
     let swaps = 0;
     let running = true;
     const swapper = (async () => {

@@ -6,26 +6,18 @@ import {
   backend,
   closedPort,
   config,
-  type Gateway,
+  defer,
+  trackedGateway as gateway,
   portOf,
   raw,
   request,
+  runDeferred,
   startBackends,
-  startGateway,
   startRawBackend,
   until,
 } from './harness.test-support.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function gateway(...args: Parameters<typeof startGateway>): Promise<Gateway> {
-  const gw = await startGateway(...args);
-  cleanups.push(() => gw.close());
-  return gw;
-}
+afterEach(runDeferred);
 
 function echoBackends(ips: string[]) {
   return startBackends(ips, (req, res, ip) => {
@@ -58,7 +50,7 @@ async function rawBackend(ip: string, reply: (socket: net.Socket, head: string) 
       }
     });
   });
-  cleanups.push(() => {
+  defer(() => {
     server.close();
   });
   return server;
@@ -67,7 +59,7 @@ async function rawBackend(ip: string, reply: (socket: net.Socket, head: string) 
 describe('upstream connections', () => {
   it('reuses keep-alive connections to an endpoint', async () => {
     const b = await echoBackends(['127.0.3.11']);
-    cleanups.push(() => b.close());
+    defer(() => b.close());
     let connections = 0;
     b.servers[0]!.on('connection', () => connections++);
     const gw = await gateway(
@@ -79,7 +71,7 @@ describe('upstream connections', () => {
 
   it('retries a refused connection on another endpoint, body intact, for POST too', async () => {
     const b = await echoBackends(['127.0.3.13']);
-    cleanups.push(() => b.close());
+    defer(() => b.close());
     // 127.0.3.12 has nothing on the same port: refused.
     const eps = [
       { address: '127.0.3.12', port: b.port },
@@ -191,7 +183,7 @@ describe('upstream connections', () => {
 
   it('resolves ExternalName endpoints by DNS at connect time', async () => {
     const b = await echoBackends(['127.0.0.1']);
-    cleanups.push(() => b.close());
+    defer(() => b.close());
     const gw = await gateway(
       config([
         { host: '', path: '/', backend: backend('ext', [{ address: 'localhost', port: b.port }], true) },
@@ -225,12 +217,12 @@ describe('upstream connections', () => {
       const fillers: net.Socket[] = [];
       // With backlog 0 the accept queue holds one connection.
       fillers.push(net.connect(port, '127.0.3.20').on('error', () => {}));
-      cleanups.push(() => {
+      defer(() => {
         for (const f of fillers) f.destroy();
       });
       await once(fillers[0]!, 'connect');
       const b = await echoBackends(['127.0.3.21']);
-      cleanups.push(() => b.close());
+      defer(() => b.close());
       const gw = await gateway(
         config([
           {
