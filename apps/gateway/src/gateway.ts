@@ -1,17 +1,18 @@
-// Standalone mode: a watched YAML file or directory → translate → certificates + data plane, with metrics,
-// health, access log and graceful shutdown.
+// The gateway: a source of objects (a YAML file or directory, or a Kubernetes API server) → the apply
+// step → the data plane, with metrics, health, access log and graceful shutdown.
 import { EndpointPicker } from '@gateway/balancer';
 import { DataPlane, type RequestRecord } from '@gateway/dataplane';
-import type { Diagnostic } from '@gateway/manifests';
+import type { ConfigSource } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
-import { loadConfig, watchConfig } from '@gateway/source-file';
+import { FileSource, loadConfig } from '@gateway/source-file';
 import { CertificateStore } from '@gateway/tls';
-import type { GatewayConfig, Route, TranslateOptions } from '@gateway/translate';
+import type { TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
+import { ConfigApplier, summary } from './config-applier.js';
 import type { Flags } from './flags.js';
-import { compileSnapshot, describe, type SnapshotResult } from './reconciler.js';
+import { compileSnapshot, describe } from './reconciler.js';
 
 export const EXIT_INVALID = 2;
 
@@ -21,6 +22,12 @@ export function translateOptions(flags: Flags): TranslateOptions {
     controllerName: flags.controllerName,
     allowLoopbackExternalName: flags.config !== undefined,
   };
+}
+
+/** The source the flags name. */
+export function sourceFor(flags: Flags): ConfigSource {
+  if (flags.config !== undefined) return new FileSource(flags.config);
+  throw new Error('cluster mode (--kubernetes, --kubeconfig) is not available yet');
 }
 
 /** `--check`: validate and print diagnostics; 0 when valid, 2 when not. */
@@ -33,17 +40,6 @@ export async function check(flags: Flags, out: (line: string) => void): Promise<
   return 0;
 }
 
-/** Every route of the configuration (rules, per-host defaults, the catch-all): each names its Ingress. */
-function* routesOf(config: GatewayConfig): Generator<Route> {
-  for (const rule of config.rules.rules) yield rule.target;
-  for (const d of config.rules.hostDefaults ?? []) yield d.target;
-  if (config.rules.catchAll !== undefined) yield config.rules.catchAll;
-}
-
-function summary(config: GatewayConfig): string {
-  return `${config.rules.rules.length} rules, ${config.backends.size} backends, ${config.tls.length} certificates`;
-}
-
 export interface RunningGateway {
   ports: { http: number; https: number; metrics: number };
   stop(): Promise<void>;
@@ -53,18 +49,8 @@ export async function startGateway(
   flags: Flags,
   log: Logger,
   sink: LineSink,
+  source: ConfigSource = sourceFor(flags),
 ): Promise<RunningGateway | number> {
-  const options = translateOptions(flags);
-  const loaded = await loadConfig(flags.config!);
-  const first = compileSnapshot(loaded, options);
-  if (!first.ok) {
-    // Plain text on stderr, as --check prints it: this is read by a person at a terminal or in a pod log.
-    for (const line of describe(first.diagnostics)) process.stderr.write(`${line}\n`);
-    process.stderr.write(`ingress-gateway: invalid configuration in ${flags.config}; not starting\n`);
-    return EXIT_INVALID;
-  }
-  logDiagnostics(log, first.diagnostics);
-
   const metrics = new GatewayMetrics();
   const certificates = await CertificateStore.create();
   const picker = new EndpointPicker();
@@ -80,6 +66,7 @@ export async function startGateway(
     readTimeoutMs: flags.proxyReadTimeout * 1000,
     sendTimeoutMs: flags.proxySendTimeout * 1000,
     redirectHttpsPort: flags.redirectHttpsPort,
+    refuseLocalExternalNames: flags.config === undefined,
     observer: {
       requestEnded(r: RequestRecord) {
         metrics.requestEnded({
@@ -101,32 +88,37 @@ export async function startGateway(
       connectionClosed: (scheme) => metrics.connectionClosed(scheme),
     },
   });
+  const options = translateOptions(flags);
+  const applier = new ConfigApplier({
+    dataPlane,
+    certificates,
+    picker,
+    metrics,
+    log,
+    policy: source.errorPolicy,
+    options: () => options,
+  });
 
   let live = false;
   let ready = false;
-  const apply = (config: GatewayConfig): void => {
-    for (const d of certificates.update(config.tls)) {
-      log.warn({ namespace: d.namespace, secret: d.secretName }, `certificate: ${d.message}`);
-    }
-    dataPlane.setConfig(config);
-    picker.retain(config.backends.keys());
-    metrics.setUpstreamEndpoints(
-      [...config.backends.values()].map((b) => ({
-        namespace: b.namespace,
-        service: b.service,
-        count: b.endpoints.length,
-      })),
-    );
-    metrics.setCertificateExpiry(certificates.expiry());
-    // Done before any I/O is handled: a scrape after this apply sees no series of a deleted Ingress.
-    metrics.retainIngresses(routesOf(config)).catch((err: unknown) => {
-      log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');
-    });
-    metrics.reloaded(true);
-    log.info({ summary: summary(config) }, 'configuration applied');
+  let stopped = false;
+  const onChange = (change: Parameters<typeof applier.apply>[0]): void => {
+    if (!stopped) applier.apply(change);
   };
-  apply(first.config);
-  ready = true;
+  const first = source.start(onChange);
+  if (source.errorPolicy === 'reject-snapshot') {
+    // A file that is wrong at start is a mistake to fix now: exit 2 before listening on anything.
+    const outcome = applier.compile(await first);
+    if (!outcome.ok) {
+      await source.close();
+      // Plain text on stderr, as --check prints it: this is read by a person at a terminal or in a pod log.
+      for (const line of describe(outcome.diagnostics)) process.stderr.write(`${line}\n`);
+      process.stderr.write(`ingress-gateway: invalid configuration in ${source.description}; not starting\n`);
+      return EXIT_INVALID;
+    }
+    applier.applyOutcome(outcome);
+    ready = true;
+  }
 
   const admin = createAdminServer({ live: () => live, ready: () => ready, metrics: () => metrics.render() });
   const ports = await dataPlane.listen();
@@ -134,39 +126,29 @@ export async function startGateway(
   const metricsPort = (admin.server.address() as { port: number }).port;
   live = true;
   log.info({ http: ports.httpPort, https: ports.httpsPort, metrics: metricsPort }, 'gateway listening');
-
-  const watcher = watchConfig(
-    flags.config!,
-    (result: SnapshotResult) => {
-      const outcome = compileSnapshot(result, options);
-      logDiagnostics(log, outcome.diagnostics);
-      if (!outcome.ok) {
-        metrics.reloaded(false);
-        log.error({ config: flags.config }, 'invalid configuration; keeping the last good one');
-        return;
-      }
-      apply(outcome.config);
-    },
-    { since: loaded.hash },
-  );
+  if (!ready) {
+    // A cluster: serve (404 for now) while the informers list; ready once every one has.
+    first.then(
+      (loaded) => {
+        if (stopped) return;
+        applier.applySnapshot(loaded);
+        ready = true;
+        log.info({ source: source.description }, 'synced: ready');
+      },
+      (err: unknown) => log.error({ err }, 'source failed'),
+    );
+  }
 
   return {
     ports: { http: ports.httpPort, https: ports.httpsPort, metrics: metricsPort },
     async stop() {
       ready = false;
-      await watcher.close();
+      stopped = true;
+      await source.close();
       await dataPlane.close(flags.shutdownTimeout * 1000);
       live = false;
       await admin.close();
       accessLog?.flush();
     },
   };
-}
-
-function logDiagnostics(log: Logger, diagnostics: readonly Diagnostic[]): void {
-  const lines = describe(diagnostics);
-  diagnostics.forEach((d, i) => {
-    if (d.severity === 'error') log.error(lines[i]);
-    else log.warn(lines[i]);
-  });
 }

@@ -6,10 +6,22 @@ const eps = (...ns: number[]): Endpoint[] => ns.map(ep);
 const key = (n: number): string => endpointKey(ep(n));
 const name = (e: Endpoint | undefined): string => (e === undefined ? '-' : e.address.slice('10.0.0.'.length));
 
-function backend(endpoints: readonly Endpoint[], timeoutSeconds?: number, k = 'ns/svc:80'): BalancedBackend {
+/** A backend with the endpoints the table holds for it (the picker takes them apart). */
+type WithEndpoints = BalancedBackend & { readonly endpoints: readonly Endpoint[] };
+
+function backend(endpoints: readonly Endpoint[], timeoutSeconds?: number, k = 'ns/svc:80'): WithEndpoints {
   return timeoutSeconds === undefined
     ? { key: k, endpoints }
     : { key: k, endpoints, affinity: { timeoutSeconds } };
+}
+
+function pickFrom(
+  picker: EndpointPicker,
+  b: WithEndpoints,
+  clientIp: string,
+  exclude?: ReadonlySet<string>,
+): Endpoint | undefined {
+  return picker.pick(b, b.endpoints, clientIp, exclude);
 }
 
 class Clock {
@@ -31,7 +43,7 @@ describe('round robin', () => {
     const b = backend(eps(...Array.from({ length: n }, (_, i) => i + 1)));
     const counts = new Map<string, number>();
     for (let i = 0; i < picks; i++) {
-      const e = picker.pick(b, '192.0.2.1')!;
+      const e = pickFrom(picker, b, '192.0.2.1')!;
       counts.set(endpointKey(e), (counts.get(endpointKey(e)) ?? 0) + 1);
     }
     expect([...counts.values()]).toEqual(Array.from({ length: n }, () => picks / n));
@@ -40,7 +52,7 @@ describe('round robin', () => {
   it('visits endpoints in order, whatever the client', () => {
     const picker = new EndpointPicker();
     const b = backend(eps(1, 2, 3));
-    const seq = ['a', 'b', 'c', 'd', 'e'].map((ip) => name(picker.pick(b, ip)));
+    const seq = ['a', 'b', 'c', 'd', 'e'].map((ip) => name(pickFrom(picker, b, ip)));
     expect(seq).toEqual(['1', '2', '3', '1', '2']);
   });
 
@@ -51,17 +63,17 @@ describe('round robin', () => {
     { name: 'list replaced', next: eps(7, 8, 9), expected: ['9', '7', '8'] },
   ])('keeps its cursor across a config swap: $name', ({ next, expected }) => {
     const picker = new EndpointPicker();
-    picker.pick(backend(eps(1, 2, 3)), 'c');
-    picker.pick(backend(eps(1, 2, 3)), 'c');
+    pickFrom(picker, backend(eps(1, 2, 3)), 'c');
+    pickFrom(picker, backend(eps(1, 2, 3)), 'c');
     // cursor is now 2
-    expect([0, 1, 2].map(() => name(picker.pick(backend(next), 'c')))).toEqual(expected);
+    expect([0, 1, 2].map(() => name(pickFrom(picker, backend(next), 'c')))).toEqual(expected);
   });
 
   it('keeps one cursor per backend key', () => {
     const picker = new EndpointPicker();
     const a = backend(eps(1, 2), undefined, 'ns/a:80');
     const b = backend(eps(1, 2), undefined, 'ns/b:80');
-    expect([a, a, b, a, b].map((x) => name(picker.pick(x, 'c')))).toEqual(['1', '2', '1', '1', '2']);
+    expect([a, a, b, a, b].map((x) => name(pickFrom(picker, x, 'c')))).toEqual(['1', '2', '1', '1', '2']);
   });
 
   it.each([
@@ -74,15 +86,15 @@ describe('round robin', () => {
     { name: 'unknown keys excluded', endpoints: eps(1), exclude: [5, 6], expected: '1' },
   ])('exclude: $name → $expected', ({ endpoints, exclude, expected }) => {
     const picker = new EndpointPicker();
-    expect(name(picker.pick(backend(endpoints), 'c', new Set(exclude.map(key))))).toBe(expected);
+    expect(name(pickFrom(picker, backend(endpoints), 'c', new Set(exclude.map(key))))).toBe(expected);
   });
 
   it('continues after the endpoint a retry picked', () => {
     const picker = new EndpointPicker();
     const b = backend(eps(1, 2, 3));
-    expect(name(picker.pick(b, 'c'))).toBe('1');
-    expect(name(picker.pick(b, 'c', new Set([key(2)])))).toBe('3');
-    expect(name(picker.pick(b, 'c'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'c'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'c', new Set([key(2)])))).toBe('3');
+    expect(name(pickFrom(picker, b, 'c'))).toBe('1');
   });
 
   it('accepts a port-only difference as another endpoint', () => {
@@ -91,7 +103,7 @@ describe('round robin', () => {
       { address: '10.0.0.1', port: 80 },
       { address: '10.0.0.1', port: 81 },
     ]);
-    expect(picker.pick(b, 'c', new Set(['10.0.0.1:80']))).toEqual({ address: '10.0.0.1', port: 81 });
+    expect(pickFrom(picker, b, 'c', new Set(['10.0.0.1:80']))).toEqual({ address: '10.0.0.1', port: 81 });
   });
 });
 
@@ -99,17 +111,17 @@ describe('ClientIP affinity', () => {
   it('pins each client to one endpoint', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
     const b = backend(eps(1, 2, 3), 60);
-    const first = ['a', 'b', 'c', 'd'].map((ip) => name(picker.pick(b, ip)));
+    const first = ['a', 'b', 'c', 'd'].map((ip) => name(pickFrom(picker, b, ip)));
     expect(first).toEqual(['1', '2', '3', '1']);
     for (let i = 0; i < 5; i++) {
-      expect(['a', 'b', 'c', 'd'].map((ip) => name(picker.pick(b, ip)))).toEqual(first);
+      expect(['a', 'b', 'c', 'd'].map((ip) => name(pickFrom(picker, b, ip)))).toEqual(first);
     }
   });
 
   it('survives a config swap that keeps the endpoint', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
-    expect(name(picker.pick(backend(eps(1, 2, 3), 60), 'b'))).toBe('1');
-    expect(name(picker.pick(backend(eps(0, 3, 2, 1), 60), 'b'))).toBe('1');
+    expect(name(pickFrom(picker, backend(eps(1, 2, 3), 60), 'b'))).toBe('1');
+    expect(name(pickFrom(picker, backend(eps(0, 3, 2, 1), 60), 'b'))).toBe('1');
   });
 
   // Each step: advance the clock (seconds), pick for client 'a', expect an endpoint.
@@ -146,7 +158,7 @@ describe('ClientIP affinity', () => {
     const b = backend(eps(1, 2, 3), 60);
     for (const [seconds, expected] of steps) {
       clock.advance(seconds);
-      expect(name(picker.pick(b, 'a'))).toBe(expected);
+      expect(name(pickFrom(picker, b, 'a'))).toBe(expected);
     }
   });
 
@@ -157,43 +169,43 @@ describe('ClientIP affinity', () => {
     const clock = new Clock();
     const picker = new EndpointPicker({ now: clock.now });
     const b = backend(eps(1, 2), timeoutSeconds);
-    expect(name(picker.pick(b, 'a'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'a'))).toBe('1');
     clock.advance(10_799);
-    expect(name(picker.pick(b, 'a'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'a'))).toBe('1');
     clock.advance(10_800);
-    expect(name(picker.pick(b, 'a'))).toBe('2');
+    expect(name(pickFrom(picker, b, 'a'))).toBe('2');
   });
 
   it('re-pins when the pinned endpoint is gone', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
-    expect(name(picker.pick(backend(eps(1, 2, 3), 60), 'a'))).toBe('1');
-    expect(name(picker.pick(backend(eps(2, 3), 60), 'a'))).toBe('3');
-    expect(name(picker.pick(backend(eps(1, 2, 3), 60), 'a'))).toBe('3');
+    expect(name(pickFrom(picker, backend(eps(1, 2, 3), 60), 'a'))).toBe('1');
+    expect(name(pickFrom(picker, backend(eps(2, 3), 60), 'a'))).toBe('3');
+    expect(name(pickFrom(picker, backend(eps(1, 2, 3), 60), 'a'))).toBe('3');
   });
 
   it('re-pins when the pinned endpoint is excluded by a retry', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
     const b = backend(eps(1, 2, 3), 60);
-    expect(name(picker.pick(b, 'a'))).toBe('1');
-    expect(name(picker.pick(b, 'a', new Set([key(1)])))).toBe('2');
-    expect(name(picker.pick(b, 'a'))).toBe('2');
-    expect(name(picker.pick(b, 'a', new Set([key(1)])))).toBe('2');
+    expect(name(pickFrom(picker, b, 'a'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'a', new Set([key(1)])))).toBe('2');
+    expect(name(pickFrom(picker, b, 'a'))).toBe('2');
+    expect(name(pickFrom(picker, b, 'a', new Set([key(1)])))).toBe('2');
   });
 
   it('returns undefined when every endpoint is excluded, and on an empty backend', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
     const b = backend(eps(1, 2), 60);
-    expect(name(picker.pick(b, 'a'))).toBe('1');
-    expect(picker.pick(b, 'a', new Set([key(1), key(2)]))).toBeUndefined();
-    expect(picker.pick(backend([], 60), 'a')).toBeUndefined();
+    expect(name(pickFrom(picker, b, 'a'))).toBe('1');
+    expect(pickFrom(picker, b, 'a', new Set([key(1), key(2)]))).toBeUndefined();
+    expect(pickFrom(picker, backend([], 60), 'a')).toBeUndefined();
   });
 
   it('pins per backend', () => {
     const picker = new EndpointPicker({ now: new Clock().now });
     const x = backend(eps(1, 2), 60, 'ns/x:80');
     const y = backend(eps(1, 2), 60, 'ns/y:80');
-    picker.pick(x, 'other');
-    expect([x, y, x, y].map((b) => name(picker.pick(b, 'a')))).toEqual(['2', '1', '2', '1']);
+    pickFrom(picker, x, 'other');
+    expect([x, y, x, y].map((b) => name(pickFrom(picker, b, 'a')))).toEqual(['2', '1', '2', '1']);
   });
 });
 
@@ -202,21 +214,21 @@ describe('affinity table bounds', () => {
     const clock = new Clock();
     const picker = new EndpointPicker({ now: clock.now, maxAffinityEntries: 3 });
     const b = backend(eps(1, 2, 3, 4, 5), 3600);
-    expect(['a', 'b', 'c'].map((ip) => name(picker.pick(b, ip)))).toEqual(['1', '2', '3']);
+    expect(['a', 'b', 'c'].map((ip) => name(pickFrom(picker, b, ip)))).toEqual(['1', '2', '3']);
     clock.advance(1);
-    picker.pick(b, 'a'); // 'b' is now the oldest
-    expect(name(picker.pick(b, 'd'))).toBe('4');
+    pickFrom(picker, b, 'a'); // 'b' is now the oldest
+    expect(name(pickFrom(picker, b, 'd'))).toBe('4');
     expect(picker.affinityEntries).toBe(3);
-    expect(name(picker.pick(b, 'a'))).toBe('1');
-    expect(name(picker.pick(b, 'c'))).toBe('3');
-    expect(name(picker.pick(b, 'b'))).toBe('5'); // forgotten, so re-picked
+    expect(name(pickFrom(picker, b, 'a'))).toBe('1');
+    expect(name(pickFrom(picker, b, 'c'))).toBe('3');
+    expect(name(pickFrom(picker, b, 'b'))).toBe('5'); // forgotten, so re-picked
     expect(picker.affinityEntries).toBe(3);
   });
 
   it('never grows past the cap', () => {
     const picker = new EndpointPicker({ now: new Clock().now, maxAffinityEntries: 100 });
     const b = backend(eps(1, 2, 3), 3600);
-    for (let i = 0; i < 1000; i++) picker.pick(b, `198.51.100.${i}`);
+    for (let i = 0; i < 1000; i++) pickFrom(picker, b, `198.51.100.${i}`);
     expect(picker.affinityEntries).toBe(100);
   });
 
@@ -224,10 +236,10 @@ describe('affinity table bounds', () => {
     const clock = new Clock();
     const picker = new EndpointPicker({ now: clock.now });
     const b = backend(eps(1, 2, 3), 10);
-    for (let i = 0; i < 50; i++) picker.pick(b, `old-${i}`);
+    for (let i = 0; i < 50; i++) pickFrom(picker, b, `old-${i}`);
     expect(picker.affinityEntries).toBe(50);
     clock.advance(10);
-    for (let i = 0; i < 10; i++) picker.pick(b, `new-${i}`);
+    for (let i = 0; i < 10; i++) pickFrom(picker, b, `new-${i}`);
     expect(picker.affinityEntries).toBe(10);
   });
 
@@ -242,16 +254,16 @@ describe('retain', () => {
     const keep = backend(eps(1, 2, 3), 60, 'ns/keep:80');
     const drop = backend(eps(1, 2, 3), undefined, 'ns/drop:80');
     const dropPinned = backend(eps(1, 2, 3), 60, 'ns/drop-pinned:80');
-    picker.pick(keep, 'a');
-    picker.pick(drop, 'a');
-    picker.pick(dropPinned, 'a');
-    picker.pick(dropPinned, 'b');
+    pickFrom(picker, keep, 'a');
+    pickFrom(picker, drop, 'a');
+    pickFrom(picker, dropPinned, 'a');
+    pickFrom(picker, dropPinned, 'b');
     expect(picker.affinityEntries).toBe(3);
     picker.retain(['ns/keep:80']);
     expect(picker.affinityEntries).toBe(1);
-    expect(name(picker.pick(keep, 'a'))).toBe('1'); // pin kept
-    expect(name(picker.pick(keep, 'b'))).toBe('2'); // cursor kept
-    expect(name(picker.pick(drop, 'a'))).toBe('1'); // cursor reset
-    expect(name(picker.pick(dropPinned, 'b'))).toBe('1'); // pin and cursor reset
+    expect(name(pickFrom(picker, keep, 'a'))).toBe('1'); // pin kept
+    expect(name(pickFrom(picker, keep, 'b'))).toBe('2'); // cursor kept
+    expect(name(pickFrom(picker, drop, 'a'))).toBe('1'); // cursor reset
+    expect(name(pickFrom(picker, dropPinned, 'b'))).toBe('1'); // pin and cursor reset
   });
 });

@@ -11,8 +11,6 @@ export interface Endpoint {
 export interface BalancedBackend {
   /** Stable across reloads (`namespace/service:port`). */
   readonly key: string;
-  /** Ready endpoints; empty means nothing can be picked. */
-  readonly endpoints: readonly Endpoint[];
   /** The Service's `sessionAffinity: ClientIP`. */
   readonly affinity?: { readonly timeoutSeconds: number };
 }
@@ -79,10 +77,14 @@ export class EndpointPicker {
    * The endpoint for this request, or undefined when the backend has none left outside `exclude`.
    * `exclude` holds `address:port` keys (see `endpointKey`) of endpoints a retry already tried.
    */
-  pick(backend: BalancedBackend, clientIp: string, exclude?: ReadonlySet<string>): Endpoint | undefined {
-    const endpoints = backend.endpoints;
+  pick(
+    backend: BalancedBackend,
+    endpoints: readonly Endpoint[],
+    clientIp: string,
+    exclude?: ReadonlySet<string>,
+  ): Endpoint | undefined {
     if (endpoints.length === 0) return undefined;
-    if (backend.affinity !== undefined) return this.pickPinned(backend, clientIp, exclude);
+    if (backend.affinity !== undefined) return this.pickPinned(backend, endpoints, clientIp, exclude);
     const index = this.roundRobin(backend.key, endpoints, exclude);
     return index < 0 ? undefined : endpoints[index];
   }
@@ -125,10 +127,10 @@ export class EndpointPicker {
 
   private pickPinned(
     backend: BalancedBackend,
+    endpoints: readonly Endpoint[],
     clientIp: string,
     exclude: ReadonlySet<string> | undefined,
   ): Endpoint | undefined {
-    const endpoints = backend.endpoints;
     const keys = this.keysOf(endpoints);
     const now = this.now();
     const timeoutMs = timeoutMsOf(backend.affinity!.timeoutSeconds);

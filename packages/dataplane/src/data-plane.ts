@@ -1,11 +1,12 @@
-// The data plane: two Fastify listeners (plain and TLS) that route each request through the current
-// GatewayConfig and proxy it to an endpoint. The config is read once per request (one reference swap).
+// The data plane: two Fastify listeners (plain and TLS) that route each request through the active
+// configuration (routes, certificates) and proxy it to an endpoint from the endpoint table. Each is
+// read once per request and replaced by one reference swap.
 import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, METHODS, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { normalizeHost, normalizePath } from '@gateway/routing';
-import type { Backend, GatewayConfig, Route } from '@gateway/translate';
+import type { Backend, Endpoint, EndpointTable, Route } from '@gateway/translate';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   rawResponseLength,
@@ -16,7 +17,15 @@ import {
 } from './gateway-responses.js';
 import { RequestIds, rewriteRequestHeaders } from './headers.js';
 import { HttpProxyUpstream } from './http-proxy-upstream.js';
-import type { DataPlaneOptions, Logger, RequestObserver, RequestRecord, Scheme } from './types.js';
+import type {
+  Active,
+  DataPlaneOptions,
+  Logger,
+  RequestObserver,
+  RequestRecord,
+  Scheme,
+  SniTable,
+} from './types.js';
 import type { TunnelHandler, UpstreamClient, UpstreamHandler, UpstreamResult } from './upstream-client.js';
 
 const kExchange = Symbol('gateway.exchange');
@@ -44,6 +53,8 @@ type Res = ServerResponse & { [kExchange]?: Exchange };
 type ConnSocket = Socket & { [kListener]?: Listener };
 
 const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const NO_CERTIFICATES: SniTable = { lookup: () => undefined };
+const NO_ENDPOINTS: EndpointTable = new Map();
 
 /**
  * Every method Node's parser accepts, declared to Fastify as body-less: Fastify then calls the handler
@@ -133,6 +144,8 @@ class Exchange implements UpstreamHandler {
   malformedBody = false;
   route: Route | undefined = undefined;
   backend: Backend | undefined = undefined;
+  /** The backend's endpoints when the request started; retries pick from the same list. */
+  endpoints: readonly Endpoint[] = [];
   host = '';
   path: string;
   clientIp = '';
@@ -249,6 +262,7 @@ class Tunnel implements TunnelHandler {
   route: Route | undefined;
   host: string;
   backend: Backend;
+  endpoints: readonly Endpoint[];
   clientIp: string;
   requestId = '';
   exclude: Set<string> | undefined = undefined;
@@ -268,11 +282,13 @@ class Tunnel implements TunnelHandler {
     readonly listener: Listener,
     route: Route,
     backend: Backend,
+    endpoints: readonly Endpoint[],
     host: string,
   ) {
     this.bytesAtStart = socket.bytesWritten;
     this.route = route;
     this.backend = backend;
+    this.endpoints = endpoints;
     this.host = host;
     this.clientIp = clientIpOf(socket);
   }
@@ -319,7 +335,8 @@ function onConnectionClose(this: ConnSocket): void {
 }
 
 export class DataPlane {
-  private config: GatewayConfig | undefined = undefined;
+  private active: Active | undefined = undefined;
+  private endpoints: EndpointTable = NO_ENDPOINTS;
   closing = false;
   readonly observer: RequestObserver | undefined;
   readonly tunnels = new Set<Socket>();
@@ -355,7 +372,11 @@ export class DataPlane {
       shouldUpgradeCallback: isWebSocketUpgrade,
     };
     this.http = this.createListener('http', serverOpts);
-    this.https = this.createListener('https', { ...opts.certificates.serverOptions(), ...serverOpts });
+    const certificates = (): SniTable => this.active?.certificates ?? NO_CERTIFICATES;
+    this.https = this.createListener('https', {
+      ...opts.certificates.serverOptions(certificates),
+      ...serverOpts,
+    });
   }
 
   private createListener(scheme: Scheme, serverOpts: object): Listener {
@@ -404,9 +425,18 @@ export class DataPlane {
     return listener;
   }
 
-  /** Replaces the config: one reference swap; requests in flight keep the one they started with. */
-  setConfig(config: GatewayConfig): void {
-    this.config = config;
+  /**
+   * Replaces the configuration and its endpoints (one turn of the event loop, so no request sees one
+   * without the other); requests in flight keep what they started with.
+   */
+  setActive(active: Active, endpoints: EndpointTable): void {
+    this.active = active;
+    this.endpoints = endpoints;
+  }
+
+  /** Replaces the endpoints alone: an EndpointSlice change needs no new routes. */
+  setEndpoints(endpoints: EndpointTable): void {
+    this.endpoints = endpoints;
   }
 
   async listen(): Promise<{ httpPort: number; httpsPort: number }> {
@@ -504,8 +534,7 @@ export class DataPlane {
     }
     const host = normalizeHost(hostHeader ?? '');
     ex.host = host;
-    const config = this.config;
-    const route = config?.routes.match(host, path);
+    const route = this.active?.routes.match(host, path);
     if (route === undefined) {
       this.answer(ex, 404);
       return;
@@ -516,11 +545,13 @@ export class DataPlane {
       return;
     }
     const backend = route.backend;
-    if (backend === undefined || backend.endpoints.length === 0) {
+    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
+    if (endpoints === undefined || endpoints.length === 0) {
       this.answer(ex, 503);
       return;
     }
     ex.backend = backend;
+    ex.endpoints = endpoints;
     const requestId = headers['x-request-id'];
     ex.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -540,7 +571,7 @@ export class DataPlane {
 
   /** Sends the request to the next endpoint; false when none is left. */
   forwardNext(ex: Exchange): boolean {
-    const ep = this.picker.pick(ex.backend!, ex.clientIp, ex.exclude);
+    const ep = this.picker.pick(ex.backend!, ex.endpoints, ex.clientIp, ex.exclude);
     if (ep === undefined) return false;
     ex.attempts++;
     ex.lastKey = `${ep.address}:${ep.port}`;
@@ -635,7 +666,7 @@ export class DataPlane {
     }
     const hostHeader = headers.host!;
     const host = normalizeHost(hostHeader);
-    const route = this.config?.routes.match(host, path);
+    const route = this.active?.routes.match(host, path);
     if (route === undefined) {
       fail(404, undefined, host);
       return;
@@ -645,11 +676,12 @@ export class DataPlane {
       return;
     }
     const backend = route.backend;
-    if (backend === undefined || backend.endpoints.length === 0) {
+    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
+    if (backend === undefined || endpoints === undefined || endpoints.length === 0) {
       fail(503, route, host);
       return;
     }
-    const t = new Tunnel(this, req, socket, head, listener, route, backend, host);
+    const t = new Tunnel(this, req, socket, head, listener, route, backend, endpoints, host);
     const requestId = headers['x-request-id'];
     t.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -669,7 +701,7 @@ export class DataPlane {
 
   tunnelNext(t: Tunnel): boolean {
     if (this.closing) return false;
-    const ep = this.picker.pick(t.backend, t.clientIp, t.exclude);
+    const ep = this.picker.pick(t.backend, t.endpoints, t.clientIp, t.exclude);
     if (ep === undefined) return false;
     t.attempts++;
     t.lastKey = `${ep.address}:${ep.port}`;

@@ -6,9 +6,16 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, Endpoint, GatewayConfig, Route } from '@gateway/translate';
+import type { Backend, Endpoint, Route } from '@gateway/translate';
 import { DataPlane } from './data-plane.js';
-import type { CertificateSource, DataPlaneOptions, EndpointChooser, RequestRecord } from './types.js';
+import type {
+  Active,
+  CertificateSource,
+  DataPlaneOptions,
+  EndpointChooser,
+  EndpointTable,
+  RequestRecord,
+} from './types.js';
 
 let cert: { key: string; cert: string } | undefined;
 
@@ -67,9 +74,13 @@ export function certificateSource(): CertificateSource {
 export class RoundRobin implements EndpointChooser {
   private readonly next = new Map<string, number>();
   picks = 0;
-  pick(backend: Backend, _clientIp: string, exclude?: ReadonlySet<string>): Endpoint | undefined {
+  pick(
+    backend: Backend,
+    eps: readonly Endpoint[],
+    _clientIp: string,
+    exclude?: ReadonlySet<string>,
+  ): Endpoint | undefined {
     this.picks++;
-    const eps = backend.endpoints;
     const start = this.next.get(backend.key) ?? 0;
     for (let i = 0; i < eps.length; i++) {
       const ep = eps[(start + i) % eps.length]!;
@@ -81,19 +92,39 @@ export class RoundRobin implements EndpointChooser {
   }
 }
 
-export function backend(name: string, endpoints: Endpoint[], external = false): Backend {
-  return { key: `default/${name}:80`, namespace: 'default', service: name, endpoints, external };
+/** A backend with the endpoints the config's endpoint table is to hold for it. */
+export type TestBackend = Backend & { readonly endpoints: readonly Endpoint[] };
+
+export function backend(name: string, endpoints: Endpoint[], external = false): TestBackend {
+  return {
+    key: `default/${name}:80`,
+    namespace: 'default',
+    service: name,
+    portName: external ? undefined : 'http',
+    endpoints,
+    external,
+  };
 }
 
 export interface RouteSpec {
   host: string;
   path: string;
-  backend: Backend | undefined;
+  backend: TestBackend | undefined;
   tlsRedirect?: boolean;
 }
 
+/** What a data plane is given: the active configuration and its endpoints. */
+export interface TestConfig {
+  active: Active;
+  endpoints: EndpointTable;
+}
+
+export function apply(plane: DataPlane, cfg: TestConfig): void {
+  plane.setActive(cfg.active, cfg.endpoints);
+}
+
 /** A config whose table matches exact hosts ('' = any) and path prefixes, longest first. */
-export function config(specs: RouteSpec[]): GatewayConfig {
+export function config(specs: RouteSpec[]): TestConfig {
   const routes: Route[] = specs.map((s) => ({
     namespace: 'default',
     ingress: `ing-${s.backend?.service ?? 'none'}`,
@@ -104,39 +135,27 @@ export function config(specs: RouteSpec[]): GatewayConfig {
     tlsRedirect: s.tlsRedirect ?? false,
   }));
   const sorted = [...routes].sort((a, b) => b.path.length - a.path.length);
-  const backends = new Map<string, Backend>();
-  for (const s of specs) if (s.backend) backends.set(s.backend.key, s.backend);
+  const endpoints = new Map<string, readonly Endpoint[]>();
+  for (const s of specs) if (s.backend) endpoints.set(s.backend.key, s.backend.endpoints);
   return {
-    routes: {
-      match(host, path) {
-        for (const r of sorted) {
-          if (r.host !== '' && r.host !== host) continue;
-          if (
-            path === r.path ||
-            path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`) ||
-            r.path === '/'
-          )
-            return r;
-        }
-        return undefined;
+    active: {
+      routes: {
+        match(host, path) {
+          for (const r of sorted) {
+            if (r.host !== '' && r.host !== host) continue;
+            if (
+              path === r.path ||
+              path.startsWith(r.path.endsWith('/') ? r.path : `${r.path}/`) ||
+              r.path === '/'
+            )
+              return r;
+          }
+          return undefined;
+        },
       },
+      certificates: { lookup: () => undefined },
     },
-    backends,
-    tls: [],
-    // The data plane reads only routes, backends and tls; these two are for logs and --check.
-    rules: { rules: [] },
-    summary: {
-      ingresses: 0,
-      ignoredIngresses: 0,
-      rules: routes.length,
-      hostDefaults: 0,
-      catchAll: false,
-      backends: backends.size,
-      endpoints: 0,
-      tlsBindings: 0,
-      warnings: 0,
-      errors: 0,
-    },
+    endpoints,
   };
 }
 
@@ -209,7 +228,7 @@ export interface Gateway {
 }
 
 export async function startGateway(
-  cfg: GatewayConfig | undefined,
+  cfg: TestConfig | undefined,
   opts: Partial<DataPlaneOptions> = {},
 ): Promise<Gateway> {
   const records: RequestRecord[] = [];
@@ -228,7 +247,7 @@ export async function startGateway(
     },
     ...opts,
   });
-  if (cfg) plane.setConfig(cfg);
+  if (cfg) apply(plane, cfg);
   const ports = await plane.listen();
   return {
     plane,

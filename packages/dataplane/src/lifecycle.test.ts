@@ -4,6 +4,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
+  apply,
   backend,
   config,
   defer,
@@ -142,7 +143,7 @@ describe('config swaps', () => {
     let running = true;
     const swapper = (async () => {
       for (let i = 0; running && i < 100_000; i++) {
-        gw.plane.setConfig(i % 2 === 0 ? two : one);
+        apply(gw.plane, i % 2 === 0 ? two : one);
         swaps++;
         if (i % 10 === 0) streams[0]!.write(`${i};`);
         await new Promise((r) => setImmediate(r));
@@ -161,7 +162,7 @@ describe('config swaps', () => {
     expect(results.filter((s) => s !== 200)).toEqual([]);
     expect(swaps).toBeGreaterThan(10);
 
-    gw.plane.setConfig(none);
+    apply(gw.plane, none);
     expect((await request(gw.http)).status).toBe(404);
     streams[0]!.end('end');
     const body = await download;

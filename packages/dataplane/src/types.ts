@@ -1,13 +1,33 @@
 // Structural interfaces the data plane needs from its neighbours (TLS, balancer, metrics, logging).
 // The app wires the real implementations in; the data plane imports none of those packages.
 import type { SecureContext } from 'node:tls';
-import type { Backend, Endpoint, Route } from '@gateway/translate';
+import type { RouteTable } from '@gateway/routing';
+import type { Backend, Endpoint, EndpointTable, Route } from '@gateway/translate';
 
 export type Scheme = 'http' | 'https';
 
+/** The certificates of one configuration: structurally `@gateway/tls`'s `CertificateTables`. */
+export interface SniTable {
+  /** The context for an SNI name, or undefined for the default certificate. */
+  lookup(servername: string): SecureContext | undefined;
+}
+
+/**
+ * One configuration as the data plane serves it: immutable, replaced by one reference assignment. A
+ * request (or handshake) reads it once and keeps it to the end. Endpoints are not in it: they are an
+ * `EndpointTable` of their own, swapped on its own when only endpoints change.
+ */
+export interface Active {
+  readonly routes: RouteTable<Route>;
+  readonly certificates: SniTable;
+}
+
+export type { EndpointTable };
+
 /** What `node:https` needs to serve SNI: structurally `@gateway/tls`'s `CertificateStore`. */
 export interface CertificateSource {
-  serverOptions(): {
+  /** `current()` is asked at each handshake for the certificates of the active configuration. */
+  serverOptions(current: () => SniTable): {
     SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
     key: string;
     cert: string;
@@ -19,7 +39,12 @@ export interface CertificateSource {
 /** Structurally `@gateway/balancer`'s `EndpointPicker`. */
 export interface EndpointChooser {
   /** `exclude` holds `address:port` keys of endpoints this request already failed to connect to. */
-  pick(backend: Backend, clientIp: string, exclude?: ReadonlySet<string>): Endpoint | undefined;
+  pick(
+    backend: Backend,
+    endpoints: readonly Endpoint[],
+    clientIp: string,
+    exclude?: ReadonlySet<string>,
+  ): Endpoint | undefined;
 }
 
 /**

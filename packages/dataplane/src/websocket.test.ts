@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { backend, config, type Gateway, startGateway, until } from './harness.test-support.js';
+import { apply, backend, config, type Gateway, startGateway, until } from './harness.test-support.js';
 
 describe('WebSocket upgrades', () => {
   const servers: http.Server[] = [];
@@ -105,9 +105,9 @@ describe('WebSocket upgrades', () => {
       { host: 'ws.example.com', path: '/', backend: backend('ws', [{ address: '127.0.3.32', port }]) },
     ]);
     for (let i = 0; i < 5; i++) {
-      gw.plane.setConfig(config([]));
+      apply(gw.plane, config([]));
       expect(await echo(ws, `swap${i}`)).toBe(`127.0.3.32:swap${i}`);
-      gw.plane.setConfig(original);
+      apply(gw.plane, original);
     }
     ws.close();
     await once(ws, 'close');

@@ -58,22 +58,51 @@ interface Parsed {
   readonly notAfter: number;
 }
 
-/** Everything a handshake reads, replaced by one reference assignment. */
-interface Tables {
-  readonly exact: ReadonlyMap<string, SecureContext>;
-  /** Keyed by parent domain: `*.example.com` → `example.com`. */
-  readonly wildcard: ReadonlyMap<string, SecureContext>;
-  readonly expiry: readonly CertificateExpiry[];
+/**
+ * Everything a handshake reads, immutable: part of the data plane's active configuration, so a
+ * configuration swap replaces routes and certificates in one reference assignment.
+ */
+export class CertificateTables {
+  static readonly EMPTY = new CertificateTables(new Map(), new Map(), []);
+
+  constructor(
+    private readonly exact: ReadonlyMap<string, SecureContext>,
+    /** Keyed by parent domain: `*.example.com` → `example.com`. */
+    private readonly wildcard: ReadonlyMap<string, SecureContext>,
+    private readonly expiryRows: readonly CertificateExpiry[],
+  ) {}
+
+  /** The Secret's context for an SNI name (exact host, then one-label wildcard), or undefined. */
+  lookup(servername: string): SecureContext | undefined {
+    if (servername === '') return undefined;
+    const host = normalise(servername);
+    const exact = this.exact.get(host);
+    if (exact !== undefined) return exact;
+    const dot = host.indexOf('.');
+    // `*.example.com` covers exactly one label: `a.example.com`, never `a.b.example.com` nor `example.com`.
+    return dot > 0 ? this.wildcard.get(host.slice(dot + 1)) : undefined;
+  }
+
+  /** True when a Secret (exact or wildcard), not the default, answers for `host`. */
+  hasCertificateFor(host: string): boolean {
+    return this.lookup(host) !== undefined;
+  }
+
+  /** notAfter per served (Secret, host), for `ssl_expire_time_seconds`. */
+  expiry(): CertificateExpiry[] {
+    return this.expiryRows.slice();
+  }
 }
 
-const EMPTY: Tables = { exact: new Map(), wildcard: new Map(), expiry: [] };
-
+/**
+ * Compiles certificate bindings into `CertificateTables`, keeping parsed pairs between compiles so an
+ * unchanged Secret costs nothing, and holds the self-signed default certificate.
+ */
 export class CertificateStore {
   readonly defaultKeyPem: string;
   readonly defaultCertPem: string;
   private readonly defaultContext: SecureContext;
-  private tables: Tables = EMPTY;
-  /** PEM pair → parsed; rebuilt on each update with only the pairs still in use. */
+  /** PEM pair → parsed; rebuilt on each compile with only the pairs still in use. */
   private parsed = new Map<string, Parsed>();
 
   private constructor(keyPem: string, certPem: string) {
@@ -109,10 +138,13 @@ export class CertificateStore {
   }
 
   /**
-   * Replaces every binding. Bindings that cannot be served are reported and left out; the rest apply.
-   * When two Secrets claim one host, the first binding wins (translate orders them oldest first).
+   * The tables for these bindings. Bindings that cannot be served are reported and left out; the rest
+   * are in. When two Secrets claim one host, the first binding wins (translate orders them oldest first).
    */
-  update(bindings: readonly CertificateBinding[]): TlsDiagnostic[] {
+  compile(bindings: readonly CertificateBinding[]): {
+    certificates: CertificateTables;
+    diagnostics: TlsDiagnostic[];
+  } {
     const diagnostics: TlsDiagnostic[] = [];
     const parsed = new Map<string, Parsed>();
     const failed = new Map<string, string>();
@@ -188,44 +220,22 @@ export class CertificateStore {
     }
 
     this.parsed = parsed;
-    this.tables = { exact, wildcard, expiry };
-    return diagnostics;
+    return { certificates: new CertificateTables(exact, wildcard, expiry), diagnostics };
   }
 
-  /** `SNICallback` for `tls.createServer`/`https.createServer`; bound, case-insensitive. */
-  readonly sniCallback: SniCallback = (servername, cb) => {
-    cb(null, this.lookup(servername) ?? this.defaultContext);
-  };
-
-  /** True when a Secret (exact or wildcard), not the default, answers for `host`. */
-  hasCertificateFor(host: string): boolean {
-    return this.lookup(host) !== undefined;
-  }
-
-  /** notAfter per served (Secret, host), for `ssl_expire_time_seconds`. */
-  expiry(): CertificateExpiry[] {
-    return this.tables.expiry.slice();
-  }
-
-  serverOptions(): TlsServerOptions {
+  /**
+   * Server options whose SNI callback reads `current()` at each handshake (the tables of the active
+   * configuration), falling back to the default certificate; case-insensitive.
+   */
+  serverOptions(current: () => CertificateTables): TlsServerOptions {
+    const fallback = this.defaultContext;
     return {
-      SNICallback: this.sniCallback,
+      SNICallback: (servername, cb) => cb(null, current().lookup(servername) ?? fallback),
       key: this.defaultKeyPem,
       cert: this.defaultCertPem,
       minVersion: MIN_VERSION,
       ALPNProtocols: ['http/1.1'],
     };
-  }
-
-  private lookup(servername: string): SecureContext | undefined {
-    if (servername === '') return undefined;
-    const tables = this.tables;
-    const host = normalise(servername);
-    const exact = tables.exact.get(host);
-    if (exact !== undefined) return exact;
-    const dot = host.indexOf('.');
-    // `*.example.com` covers exactly one label: `a.example.com`, never `a.b.example.com` nor `example.com`.
-    return dot > 0 ? tables.wildcard.get(host.slice(dot + 1)) : undefined;
   }
 }
 

@@ -3,6 +3,7 @@ export {
   type CertificateExpiry,
   CertificateStore,
   type CertificateStoreOptions,
+  CertificateTables,
   DEFAULT_COMMON_NAME,
   type SniCallback,
   type TlsDiagnostic,

@@ -12,7 +12,7 @@ import {
   snapshot,
   webService,
 } from './builders.test-support.js';
-import type { Backend } from './config.js';
+import type { Endpoint } from './config.js';
 import { defaultTranslateOptions } from './options.js';
 import { translate } from './translate.js';
 
@@ -31,10 +31,12 @@ function backendOf(
     snapshot(simpleIngress('ing', 'a.test', '/', svc, port), ...objects),
     defaultTranslateOptions({ allowLoopbackExternalName }),
   );
-  return { backend: config.routes.match('a.test', '/')?.backend, diagnostics, config };
+  const backend = config.routes.match('a.test', '/')?.backend;
+  const endpoints = backend === undefined ? undefined : config.endpoints.get(backend.key);
+  return { backend, endpoints, diagnostics, config };
 }
 
-const eps = (b: Backend | undefined) => b?.endpoints.map((e) => `${e.address}:${e.port}`);
+const eps = (e: readonly Endpoint[] | undefined) => e?.map((x) => `${x.address}:${x.port}`);
 
 describe('backends: Service kinds all use their endpoints', () => {
   it.each([
@@ -43,15 +45,16 @@ describe('backends: Service kinds all use their endpoints', () => {
     ['NodePort', service('web', { type: 'NodePort', ports: [{ ...HTTP, nodePort: 30080 }] })],
     ['LoadBalancer', service('web', { type: 'LoadBalancer', ports: [HTTP] })],
   ])('%s', (_kind, svc) => {
-    const { backend: b, diagnostics } = backendOf(80, [svc, readySlice]);
+    const { backend: b, endpoints: e, diagnostics } = backendOf(80, [svc, readySlice]);
     expect(diagnostics).toEqual([]);
     expect(b).toEqual({
       key: 'default/web:80',
       namespace: 'default',
       service: 'web',
-      endpoints: [{ address: '10.0.0.1', port: 8080 }],
+      portName: 'http',
       external: false,
     });
+    expect(e).toEqual([{ address: '10.0.0.1', port: 8080 }]);
   });
 });
 
@@ -75,9 +78,9 @@ describe('backends: ports', () => {
     ['the other port by name', 'admin', 'default/web:9000', ['10.0.0.1:9090']],
     ['the other port by number', 9000, 'default/web:9000', ['10.0.0.1:9090']],
   ] as const)('%s', (_name, port, key, expected) => {
-    const { backend: b } = backendOf(port, [svc, ...slices]);
+    const { backend: b, endpoints: e } = backendOf(port, [svc, ...slices]);
     expect(b?.key).toBe(key);
-    expect(eps(b)).toEqual(expected);
+    expect(eps(e)).toEqual(expected);
   });
 
   it('by number and by name in two Ingresses: one shared Backend', () => {
@@ -239,9 +242,9 @@ describe('backends: endpoints', () => {
   ];
 
   it.each(table)('$name', ({ objects, expected, service: s }) => {
-    const { backend: b, diagnostics } = backendOf(80, [s ?? svc, ...objects]);
+    const { endpoints: e, diagnostics } = backendOf(80, [s ?? svc, ...objects]);
     expect(diagnostics).toEqual([]);
-    expect(eps(b)).toEqual(expected);
+    expect(eps(e)).toEqual(expected);
   });
 });
 
@@ -289,10 +292,10 @@ describe('backends: ExternalName', () => {
   ];
 
   it.each(table)('$name', ({ port, svc, allow, expected }) => {
-    const { backend: b, diagnostics } = backendOf(port, [svc], allow ?? false, 'ext');
+    const { backend: b, endpoints: e, diagnostics } = backendOf(port, [svc], allow ?? false, 'ext');
     expect(diagnostics).toEqual([]);
     expect(b?.external).toBe(true);
-    expect(eps(b)).toEqual(expected);
+    expect(eps(e)).toEqual(expected);
   });
 
   it.each([
@@ -305,8 +308,8 @@ describe('backends: ExternalName', () => {
     '0.0.0.0',
     '::ffff:127.0.0.1',
   ])('cluster mode refuses %s: no endpoints (503), a warning on the Service', (name) => {
-    const { backend: b, diagnostics } = backendOf(80, [ext(name)], false, 'ext');
-    expect(b?.endpoints).toEqual([]);
+    const { endpoints: e, diagnostics } = backendOf(80, [ext(name)], false, 'ext');
+    expect(e).toEqual([]);
     expect(diagnostics).toEqual([
       expect.objectContaining({
         kind: 'Service',

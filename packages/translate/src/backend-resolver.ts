@@ -1,9 +1,7 @@
-// Ingress backends → Backends: the Service port, its ready endpoints, ExternalName and affinity.
+// Ingress backends → Backends: the Service port, ExternalName and affinity, and each one's endpoints.
 // https://kubernetes.io/docs/reference/kubernetes-api/service-resources/endpoint-slice-v1/
 import type {
   Diagnostic,
-  EndpointSlice,
-  Endpoints,
   IngressBackend,
   Service,
   ServicePort,
@@ -12,11 +10,10 @@ import type {
 } from '@gateway/manifests';
 import type { Backend, Endpoint } from './config.js';
 import { diagnosticFor, indexByName, namespaceOf } from './diagnostics.js';
-import { compareStrings } from './ingress-order.js';
+import { EndpointIndex } from './endpoint-table.js';
 import { isLoopbackOrLinkLocal } from './loopback.js';
 import type { TranslateOptions } from './options.js';
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 /** kube-proxy's default for `sessionAffinityConfig.clientIP.timeoutSeconds` (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10_800;
 
@@ -37,9 +34,10 @@ export type BackendResolution =
  */
 export class BackendResolver {
   readonly #services: Map<string, SourcedObject<Service>>;
-  readonly #slices = new Map<string, SourcedObject<EndpointSlice>[]>();
-  readonly #endpoints: Map<string, SourcedObject<Endpoints>>;
+  readonly #index: EndpointIndex;
   readonly #built = new Map<string, Backend>();
+  /** Endpoints of every backend built, by its key. */
+  readonly endpoints = new Map<string, readonly Endpoint[]>();
   readonly #options: TranslateOptions;
   readonly #diagnostics: Diagnostic[];
 
@@ -47,15 +45,7 @@ export class BackendResolver {
     this.#options = options;
     this.#diagnostics = diagnostics;
     this.#services = indexByName(snapshot.services);
-    this.#endpoints = indexByName(snapshot.endpoints);
-    for (const item of snapshot.endpointSlices) {
-      const service = item.object.metadata.labels?.[SERVICE_NAME_LABEL];
-      if (service === undefined) continue;
-      const key = `${namespaceOf(item)}/${service}`;
-      const list = this.#slices.get(key);
-      if (list === undefined) this.#slices.set(key, [item]);
-      else list.push(item);
-    }
+    this.#index = new EndpointIndex(snapshot);
   }
 
   resolve(namespace: string, ref: IngressBackend): BackendResolution {
@@ -111,7 +101,7 @@ export class BackendResolver {
       key,
       namespace,
       service: name,
-      endpoints: external ? this.#externalEndpoints(service, target) : this.#podEndpoints(service, target),
+      portName: external ? undefined : (target.name ?? ''),
       external,
       ...(spec.sessionAffinity === 'ClientIP'
         ? {
@@ -123,6 +113,12 @@ export class BackendResolver {
         : {}),
     };
     this.#built.set(key, backend);
+    this.endpoints.set(
+      key,
+      external
+        ? this.#externalEndpoints(service, target)
+        : this.#index.endpointsOf(`${namespace}/${name}`, target.name ?? ''),
+    );
     return backend;
   }
 
@@ -142,38 +138,6 @@ export class BackendResolver {
       return [];
     }
     return [{ address: externalName, port }];
-  }
-
-  /**
-   * Ready endpoints of the EndpointSlices labelled with the Service's name (merged, deduplicated), else of
-   * the Endpoints object of the same name; the endpoint port is the one named like the Service port.
-   */
-  #podEndpoints(service: SourcedObject<Service>, servicePort: ServicePort): Endpoint[] {
-    const key = keyOf(service);
-    const portName = servicePort.name ?? '';
-    const found = new Map<string, Endpoint>();
-    const add = (address: string, port: number): void => {
-      found.set(`${address}\u0000${port}`, { address, port });
-    };
-    const slices = this.#slices.get(key);
-    if (slices !== undefined) {
-      for (const { object } of slices) {
-        const port = object.ports?.find((p) => (p.name ?? '') === portName)?.port;
-        if (port === undefined) continue;
-        for (const endpoint of object.endpoints ?? []) {
-          // An absent `ready` means ready (the API: "unknown state ... should be interpreted as ready").
-          if (endpoint.conditions?.ready === false) continue;
-          for (const address of endpoint.addresses) add(address, port);
-        }
-      }
-    } else {
-      for (const subset of this.#endpoints.get(key)?.object.subsets ?? []) {
-        const port = subset.ports?.find((p) => (p.name ?? '') === portName)?.port;
-        if (port === undefined) continue;
-        for (const address of subset.addresses ?? []) add(address.ip, port);
-      }
-    }
-    return [...found.values()].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
   }
 
   readonly #reported = new Set<string>();
@@ -197,6 +161,6 @@ function problem(field: string, message: string): BackendResolution {
   return { problem: { field, message } };
 }
 
-function keyOf(item: SourcedObject<Service | Endpoints>): string {
+function keyOf(item: SourcedObject<Service>): string {
   return `${namespaceOf(item)}/${item.object.metadata.name}`;
 }

@@ -8,14 +8,20 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** A Service port as a target of routes. */
+/**
+ * A Service port as a target of routes. Its endpoints are not part of it: they live in the
+ * `EndpointTable` under `key`, so an EndpointSlice change swaps that table and leaves routes alone.
+ */
 export interface Backend {
   /** `namespace/service:port` — stable across reloads, so balancer state keyed by it survives swaps. */
   readonly key: string;
   readonly namespace: string;
   readonly service: string;
-  /** Ready endpoints only; empty means 503. For ExternalName: one endpoint with the DNS name. */
-  readonly endpoints: readonly Endpoint[];
+  /**
+   * The Service port's name ('' when unnamed): the endpoint port of the same name is used. Undefined for
+   * ExternalName Services, whose one endpoint comes from the Service itself.
+   */
+  readonly portName: string | undefined;
   /** True for ExternalName Services: the endpoint address is a name resolved at connect time. */
   readonly external: boolean;
   /** The Service's `sessionAffinity: ClientIP`, with its timeout in seconds. */
@@ -64,9 +70,17 @@ export interface TranslateSummary {
   readonly errors: number;
 }
 
+/**
+ * Ready endpoints by `Backend.key`; a backend without an entry (or with an empty one) answers 503. For
+ * ExternalName: one endpoint with the DNS name.
+ */
+export type EndpointTable = ReadonlyMap<string, readonly Endpoint[]>;
+
 export interface GatewayConfig {
   readonly routes: RouteTable<Route>;
   readonly backends: ReadonlyMap<string, Backend>;
+  /** The endpoints of `backends` as of this translate; `refreshEndpoints` makes a newer one. */
+  readonly endpoints: EndpointTable;
   readonly tls: readonly TlsBinding[];
   /** What `routes` was compiled from, in precedence order (shadowed rules left out). */
   readonly rules: RouteTableInput<Route>;

@@ -1,4 +1,4 @@
-export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, SERVICE_NAME_LABEL } from './backend-resolver.js';
+export { DEFAULT_AFFINITY_TIMEOUT_SECONDS } from './backend-resolver.js';
 export {
   DEFAULT_CLASS_ANNOTATION,
   ingressClassOf,
@@ -6,6 +6,13 @@ export {
   selectIngresses,
 } from './class-filter.js';
 export type * from './config.js';
+export {
+  EndpointIndex,
+  refreshEndpoints,
+  SERVICE_NAME_LABEL,
+  serviceKeyOf,
+  serviceOfSlice,
+} from './endpoint-table.js';
 export { compareIngresses } from './ingress-order.js';
 export { isLoopbackOrLinkLocal } from './loopback.js';
 export { DEFAULT_CONTROLLER_NAME, defaultTranslateOptions, type TranslateOptions } from './options.js';

@@ -17,7 +17,7 @@ import {
 } from '@gateway/routing';
 import { BackendResolver } from './backend-resolver.js';
 import { selectIngresses } from './class-filter.js';
-import type { Backend, GatewayConfig, Route } from './config.js';
+import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
 import { compareIngresses, compareStrings } from './ingress-order.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
@@ -171,11 +171,17 @@ export function translate(
     ...(catchAll === undefined ? {} : { catchAll }),
   };
   const backends = collectBackends(input);
+  const endpointTable = new Map<string, readonly Endpoint[]>();
   let endpoints = 0;
-  for (const backend of backends.values()) endpoints += backend.endpoints.length;
+  for (const key of backends.keys()) {
+    const list = resolver.endpoints.get(key) ?? [];
+    endpointTable.set(key, list);
+    endpoints += list.length;
+  }
   const config: GatewayConfig = {
     routes: compileRoutes(input),
     backends,
+    endpoints: endpointTable,
     tls: tls.bindings,
     rules: input,
     summary: {

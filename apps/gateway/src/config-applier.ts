@@ -1,0 +1,133 @@
+// The one apply step every source feeds: compile a snapshot completely, then swap it in with one
+// reference assignment (routes and certificates together), or swap only the endpoint table when only
+// endpoints changed. A snapshot that is rejected leaves the running configuration as it was.
+import { performance } from 'node:perf_hooks';
+import type { EndpointPicker } from '@gateway/balancer';
+import type { DataPlane } from '@gateway/dataplane';
+import type { Diagnostic, ErrorPolicy, SnapshotResult, SourceChange } from '@gateway/manifests';
+import type { GatewayMetrics } from '@gateway/metrics';
+import type { CertificateStore } from '@gateway/tls';
+import {
+  type EndpointTable,
+  type GatewayConfig,
+  type Route,
+  refreshEndpoints,
+  type TranslateOptions,
+} from '@gateway/translate';
+import type { Logger } from 'pino';
+import { compileSnapshot, describe, type ReconcileOutcome } from './reconciler.js';
+
+export interface ConfigApplierDeps {
+  readonly dataPlane: DataPlane;
+  readonly certificates: CertificateStore;
+  readonly picker: EndpointPicker;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  readonly policy: ErrorPolicy;
+  /** Called per compile: options may hold the time (certificate validity). */
+  readonly options: () => TranslateOptions;
+}
+
+export class ConfigApplier {
+  private current: GatewayConfig | undefined;
+
+  constructor(private readonly deps: ConfigApplierDeps) {}
+
+  get config(): GatewayConfig | undefined {
+    return this.current;
+  }
+
+  apply(change: SourceChange): boolean {
+    if (change.kind === 'endpoints' && this.current !== undefined) {
+      this.applyEndpoints(change.result, change.services);
+      return true;
+    }
+    return this.applySnapshot(change.result);
+  }
+
+  /** Translates a snapshot under the source's error policy; applies nothing. */
+  compile(result: SnapshotResult): ReconcileOutcome {
+    return compileSnapshot(result, this.deps.options(), this.deps.policy);
+  }
+
+  /** Compiles and swaps in a whole snapshot; false (nothing changed) when it is rejected. */
+  applySnapshot(result: SnapshotResult): boolean {
+    return this.applyOutcome(this.compile(result));
+  }
+
+  applyOutcome(outcome: ReconcileOutcome): boolean {
+    const { dataPlane, certificates, picker, metrics, log } = this.deps;
+    const started = performance.now();
+    logDiagnostics(log, outcome.diagnostics);
+    if (!outcome.ok) {
+      metrics.reloaded(false);
+      log.error('invalid configuration; keeping the last good one');
+      return false;
+    }
+    const config = outcome.config;
+    const compiled = certificates.compile(config.tls);
+    for (const d of compiled.diagnostics) {
+      log.warn({ namespace: d.namespace, secret: d.secretName }, `certificate: ${d.message}`);
+    }
+    dataPlane.setActive({ routes: config.routes, certificates: compiled.certificates }, config.endpoints);
+    this.current = config;
+    picker.retain(config.backends.keys());
+    this.publishEndpoints(config, config.endpoints);
+    metrics.setCertificateExpiry(compiled.certificates.expiry());
+    // Done before any I/O is handled: a scrape after this apply sees no series of a deleted Ingress.
+    metrics.retainIngresses(routesOf(config)).catch((err: unknown) => {
+      log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');
+    });
+    metrics.reloaded(true);
+    log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
+    return true;
+  }
+
+  /** Swaps in fresh endpoints for the backends of `services`; routes and balancer state stay. */
+  applyEndpoints(result: SnapshotResult, services: ReadonlySet<string>): void {
+    const current = this.current!;
+    const started = performance.now();
+    const endpoints = refreshEndpoints(current, result.snapshot, services);
+    if (endpoints === current.endpoints) return;
+    this.deps.dataPlane.setEndpoints(endpoints);
+    this.current = { ...current, endpoints };
+    this.publishEndpoints(current, endpoints);
+    this.deps.log.info(
+      { services: [...services].slice(0, 10), ms: round(performance.now() - started) },
+      'endpoints applied',
+    );
+  }
+
+  private publishEndpoints(config: GatewayConfig, endpoints: EndpointTable): void {
+    this.deps.metrics.setUpstreamEndpoints(
+      [...config.backends.values()].map((b) => ({
+        namespace: b.namespace,
+        service: b.service,
+        count: endpoints.get(b.key)?.length ?? 0,
+      })),
+    );
+  }
+}
+
+/** Every route of the configuration (rules, per-host defaults, the catch-all): each names its Ingress. */
+function* routesOf(config: GatewayConfig): Generator<Route> {
+  for (const rule of config.rules.rules) yield rule.target;
+  for (const d of config.rules.hostDefaults ?? []) yield d.target;
+  if (config.rules.catchAll !== undefined) yield config.rules.catchAll;
+}
+
+export function summary(config: GatewayConfig): string {
+  return `${config.rules.rules.length} rules, ${config.backends.size} backends, ${config.tls.length} certificates`;
+}
+
+export function logDiagnostics(log: Logger, diagnostics: readonly Diagnostic[]): void {
+  const lines = describe(diagnostics);
+  diagnostics.forEach((d, i) => {
+    if (d.severity === 'error') log.error(lines[i]);
+    else log.warn(lines[i]);
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
