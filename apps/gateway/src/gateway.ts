@@ -6,7 +6,7 @@ import type { ConfigSource } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
 import { FileSource, loadConfig } from '@gateway/source-file';
 import { CertificateStore } from '@gateway/tls';
-import type { TranslateOptions } from '@gateway/translate';
+import { CertificateCache, type TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
@@ -33,7 +33,7 @@ export function sourceFor(flags: Flags): ConfigSource {
 /** `--check`: validate and print diagnostics; 0 when valid, 2 when not. */
 export async function check(flags: Flags, out: (line: string) => void): Promise<number> {
   const result = await loadConfig(flags.config!);
-  const outcome = compileSnapshot(result, translateOptions(flags));
+  const outcome = compileSnapshot(result, { ...translateOptions(flags), now: Date.now() });
   for (const line of describe(outcome.diagnostics)) out(line);
   if (!outcome.ok) return EXIT_INVALID;
   out(`configuration is valid: ${summary(outcome.config)}`);
@@ -89,6 +89,8 @@ export async function startGateway(
     },
   });
   const options = translateOptions(flags);
+  // Parsed certificates survive between compiles: an unchanged Secret is not parsed again.
+  const certificateCache = new CertificateCache();
   const applier = new ConfigApplier({
     dataPlane,
     certificates,
@@ -96,7 +98,7 @@ export async function startGateway(
     metrics,
     log,
     policy: source.errorPolicy,
-    options: () => options,
+    options: () => ({ ...options, now: Date.now(), certificateCache }),
   });
 
   let live = false;

@@ -112,8 +112,24 @@ export function endpoints(name: string, subsets: NonNullable<Endpoints['subsets'
   return { apiVersion: 'v1', kind: 'Endpoints', metadata: meta(name, m), subsets };
 }
 
-export const CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-export const KEY_PEM = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+// A real pair, since translate parses and checks TLS Secrets: self-signed EC P-256 for a.test and *.a.test,
+// valid 2024-01-01T00:00:00Z to 2034-01-01T00:00:00Z (made with selfsigned 5.5.0).
+export const CERT_PEM = `-----BEGIN CERTIFICATE-----
+MIIBNjCB3qADAgECAgl0poeIE4YepyUwCgYIKoZIzj0EAwIwETEPMA0GA1UEAxMG
+YS50ZXN0MB4XDTI0MDEwMTAwMDAwMFoXDTM0MDEwMTAwMDAwMFowETEPMA0GA1UE
+AxMGYS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqwxg9YVpfxxyIM7q
+sP1Xow0wbPm2nbbI9QX1qRNVFmk6MthfdvzXNPwTT8IPYH25opN617yg46HXt2Je
+P1g1yKMfMB0wGwYDVR0RBBQwEoIGYS50ZXN0gggqLmEudGVzdDAKBggqhkjOPQQD
+AgNHADBEAiALDSRtObTi3ClvzMIQ4Wkmj2EBPWlVNAIhCBli6oDAXwIgdl3UJDf+
+TbSY6Xw7DwMtAN9wEjezU41IHT+pyTyLPds=
+-----END CERTIFICATE-----
+`;
+export const KEY_PEM = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/NvisHR3KoTrHrls
+Qz9RV6lVwtPdCHy8H3Hi7c0yObChRANCAASrDGD1hWl/HHIgzuqw/VejDTBs+bad
+tsj1BfWpE1UWaToy2F92/Nc0/BNPwg9gfbmik3rXvKDjode3Yl4/WDXI
+-----END PRIVATE KEY-----
+`;
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 /** A `kubernetes.io/tls` Secret with `data` (base64), as the API returns it. */

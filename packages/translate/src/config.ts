@@ -52,6 +52,9 @@ export interface TlsBinding {
   readonly hosts: readonly string[];
   readonly certPem: string;
   readonly keyPem: string;
+  /** The certificate's notBefore and notAfter, unix seconds, so the data plane need not parse it again. */
+  readonly notBefore?: number;
+  readonly notAfter?: number;
 }
 
 /** Counts for logs and `--check` output. */

@@ -1,4 +1,5 @@
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS } from './backend-resolver.js';
+export { CertificateCache } from './certificate-check.js';
 export {
   DEFAULT_CLASS_ANNOTATION,
   ingressClassOf,

@@ -1,5 +1,6 @@
 // What translate() needs to know that is not in the snapshot: the flags that pick Ingresses and guard
-// ExternalName Services.
+// ExternalName Services, the current time for certificate validity, a cache the caller keeps.
+import type { CertificateCache } from './certificate-check.js';
 
 /** The IngressClass `spec.controller` we own unless `--controller-name` says otherwise. */
 export const DEFAULT_CONTROLLER_NAME = 'k8s.io/ingress-gateway';
@@ -14,6 +15,16 @@ export interface TranslateOptions {
    * `localhost`) is refused when false (CVE-2021-25740). Names resolving there are refused by the data plane.
    */
   readonly allowLoopbackExternalName: boolean;
+  /**
+   * The current time, ms since epoch (the CLI passes `Date.now()`): TLS Secrets outside their validity
+   * period are reported (and served anyway). Absent: validity is not checked, so translate reads no clock.
+   */
+  readonly now?: number | undefined;
+  /**
+   * Kept by the caller across translate() calls so unchanged TLS Secrets are not parsed again. Absent: a
+   * fresh one per call (each PEM pair is still parsed once per call).
+   */
+  readonly certificateCache?: CertificateCache | undefined;
 }
 
 /** Options with every default filled in; `overrides` win. Standalone-friendly: loopback ExternalNames allowed. */
@@ -22,5 +33,7 @@ export function defaultTranslateOptions(overrides: Partial<TranslateOptions> = {
     ...(overrides.ingressClass === undefined ? {} : { ingressClass: overrides.ingressClass }),
     controllerName: overrides.controllerName ?? DEFAULT_CONTROLLER_NAME,
     allowLoopbackExternalName: overrides.allowLoopbackExternalName ?? true,
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+    ...(overrides.certificateCache === undefined ? {} : { certificateCache: overrides.certificateCache }),
   };
 }

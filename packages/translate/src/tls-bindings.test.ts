@@ -1,3 +1,4 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import type { KubeObject } from '@gateway/manifests';
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,11 +16,25 @@ import {
   tlsSecret,
   webService,
 } from './builders.test-support.js';
-import { defaultTranslateOptions } from './options.js';
+import { CertificateCache } from './certificate-check.js';
+import { defaultTranslateOptions, type TranslateOptions } from './options.js';
 import { translate } from './translate.js';
 
-const run = (...objects: KubeObject[]) =>
-  translate(snapshot(webService('web'), ...objects), defaultTranslateOptions());
+// CERT_PEM/KEY_PEM: self-signed EC P-256 for a.test and *.a.test, valid 2024-01-01 to 2034-01-01;
+// the clock is an option, so this one window serves the expired and not-yet-valid cases too.
+const NOT_BEFORE = Date.UTC(2024, 0, 1) / 1000;
+const NOT_AFTER = Date.UTC(2034, 0, 1) / 1000;
+const OTHER_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+const ENCRYPTED_KEY = createPrivateKey(KEY_PEM)
+  .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' })
+  .toString();
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+const runWith = (options: Partial<TranslateOptions>, ...objects: KubeObject[]) =>
+  translate(snapshot(webService('web'), ...objects), defaultTranslateOptions(options));
+const run = (...objects: KubeObject[]) => runWith({}, ...objects);
 const at = (s: number) => ({ creationTimestamp: `2024-01-01T00:00:${String(s).padStart(2, '0')}Z` });
 /** An Ingress with rules for `hosts` (/ → web) and the given tls sections. */
 const site = (name: string, hosts: string[], tlsSections: ReturnType<typeof tls>[], m = {}) =>
@@ -39,6 +54,8 @@ describe('TLS bindings', () => {
         hosts: ['a.test', 'b.test'],
         certPem: CERT_PEM,
         keyPem: KEY_PEM,
+        notBefore: NOT_BEFORE,
+        notAfter: NOT_AFTER,
       },
     ]);
   });
@@ -86,27 +103,16 @@ describe('TLS bindings', () => {
     ]);
   });
 
-  it.each([
-    ['a missing Secret', [] as KubeObject[], 'not found'],
-    [
-      'a Secret without tls.key',
-      [secret('cert', { data: { 'tls.crt': Buffer.from(CERT_PEM).toString('base64') } })],
-      'no tls.key',
-    ],
-    [
-      'a Secret whose tls.crt is not PEM',
-      [secret('cert', { stringData: { 'tls.crt': 'garbage', 'tls.key': KEY_PEM } })],
-      'not PEM',
-    ],
-  ])('%s: a warning, no binding, the host still redirects (default certificate)', (_n, objects, text) => {
-    const { config, diagnostics } = run(...objects, site('s', ['a.test'], [tls('cert', 'a.test')]));
+  it('a missing Secret: a warning on the Ingress, no binding, the host still redirects (default certificate)', () => {
+    const { config, diagnostics } = run(site('s', ['a.test'], [tls('cert', 'a.test')]));
     expect(config.tls).toEqual([]);
     expect(diagnostics).toEqual([
       expect.objectContaining({
         severity: 'warning',
+        kind: 'Ingress',
         name: 's',
         field: 'spec.tls[0].secretName',
-        message: expect.stringContaining(text),
+        message: 'Secret default/cert not found: its hosts get the default certificate',
       }),
     ]);
     expect(hit(config, 'a.test', '/')).toBe('default/s → default/web:80 (308)');
@@ -126,6 +132,170 @@ describe('TLS bindings', () => {
     expect(diagnostics).toEqual([]);
     expect(config.tls).toEqual([]);
     expect(hit(config, 'a.test', '/')).toBe('default/s → default/web:80 (308)');
+  });
+});
+
+// Until these were checked here, a bad pair passed `--check` and only failed when the data plane applied
+// it; a missing key and a tls.crt without "-----BEGIN " were warnings on the Ingress.
+describe('TLS Secrets that cannot be served: an error on the Secret, no binding, the hosts still redirect', () => {
+  const crt = (pem: string) => ({ 'tls.crt': b64(pem) });
+  const key = (pem: string) => ({ 'tls.key': b64(pem) });
+  const table: Array<[string, KubeObject, string, string]> = [
+    ['no tls.key', secret('cert', { data: crt(CERT_PEM) }), 'data["tls.key"]', 'tls.key is missing or empty'],
+    [
+      'an empty tls.crt',
+      secret('cert', { data: { 'tls.crt': '', ...key(KEY_PEM) } }),
+      'data["tls.crt"]',
+      'tls.crt is missing or empty',
+    ],
+    [
+      'garbage in tls.crt',
+      tlsSecret('cert', 'garbage', KEY_PEM),
+      'data["tls.crt"]',
+      'tls.crt is not a PEM certificate',
+    ],
+    [
+      'garbage in stringData: the field it came from',
+      secret('cert', { stringData: { 'tls.crt': CERT_PEM, 'tls.key': 'garbage' } }),
+      'stringData["tls.key"]',
+      'tls.key is not a PEM private key',
+    ],
+    ['an encrypted key', tlsSecret('cert', CERT_PEM, ENCRYPTED_KEY), 'data["tls.key"]', 'or is encrypted'],
+    [
+      'the key of another certificate',
+      tlsSecret('cert', CERT_PEM, OTHER_KEY),
+      'data["tls.key"]',
+      'tls.key does not match the certificate in tls.crt',
+    ],
+  ];
+
+  it.each(table)('%s', (_n, bad, field, text) => {
+    const { config, diagnostics } = run(
+      bad,
+      site('one', ['a.test'], [tls('cert', 'a.test')], at(1)),
+      site('two', ['b.test'], [tls('cert', 'b.test')], at(2)),
+    );
+    expect(config.tls).toEqual([]);
+    // Once, on the Secret, however many Ingresses name it; nothing on the Ingresses.
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        kind: 'Secret',
+        namespace: 'default',
+        name: 'cert',
+        field,
+        message: expect.stringContaining(text),
+      }),
+    ]);
+    expect(diagnostics[0]?.message).toMatch(/: the hosts naming this Secret get the default certificate$/);
+    expect(hit(config, 'a.test', '/')).toBe('default/one → default/web:80 (308)');
+    expect(hit(config, 'b.test', '/')).toBe('default/two → default/web:80 (308)');
+  });
+
+  it('both keys missing: one error for each', () => {
+    const { diagnostics } = run(secret('cert', { data: {} }), site('s', ['a.test'], [tls('cert')]));
+    expect(diagnostics.map((d) => [d.severity, d.kind, d.field])).toEqual([
+      ['error', 'Secret', 'data["tls.crt"]'],
+      ['error', 'Secret', 'data["tls.key"]'],
+    ]);
+  });
+
+  it('the diagnostic carries the Secret’s file and line', () => {
+    const { diagnostics } = run(tlsSecret('cert', CERT_PEM, OTHER_KEY), site('s', ['a.test'], [tls('cert')]));
+    // builders: webService is object 0, the Secret object 1 at line 11 of test.yaml.
+    expect(diagnostics).toEqual([expect.objectContaining({ file: 'test.yaml', line: 11, kind: 'Secret' })]);
+  });
+
+  it('one broken Secret leaves the others bound', () => {
+    const { config, diagnostics } = run(
+      tlsSecret('bad', CERT_PEM, OTHER_KEY),
+      tlsSecret('good'),
+      site('s', ['a.test', 'b.test'], [tls('bad', 'a.test'), tls('good', 'b.test')]),
+    );
+    expect(config.tls.map((b) => [b.secretName, b.hosts])).toEqual([['good', ['b.test']]]);
+    expect(diagnostics.map((d) => `${d.kind} ${d.name}`)).toEqual(['Secret bad']);
+  });
+});
+
+describe('TLS Secrets outside their validity period: a warning on the Secret, served anyway (ingress-nginx)', () => {
+  it.each([
+    [
+      'expired',
+      Date.UTC(2034, 0, 1, 0, 0, 1),
+      'certificate in tls.crt expired at 2034-01-01T00:00:00.000Z: served anyway',
+    ],
+    [
+      'not yet valid',
+      Date.UTC(2023, 11, 31),
+      'certificate in tls.crt is not valid before 2024-01-01T00:00:00.000Z: served anyway',
+    ],
+  ])('%s', (_n, now, message) => {
+    const { config, diagnostics } = runWith(
+      { now },
+      tlsSecret('cert'),
+      site('one', ['a.test'], [tls('cert', 'a.test')]),
+      site('two', ['b.test'], [tls('cert', 'b.test')]),
+    );
+    expect(config.tls.map((b) => [b.secretName, b.hosts, b.notBefore, b.notAfter])).toEqual([
+      ['cert', ['a.test', 'b.test'], NOT_BEFORE, NOT_AFTER],
+    ]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        kind: 'Secret',
+        name: 'cert',
+        field: 'data["tls.crt"]',
+        message,
+      }),
+    ]);
+  });
+
+  it.each([
+    ['inside the period', { now: Date.UTC(2030, 0, 1) }],
+    ['without a clock: not checked', {}],
+  ])('%s: no diagnostic', (_n, options) => {
+    const { config, diagnostics } = runWith(options, tlsSecret('cert'), site('s', ['a.test'], [tls('cert')]));
+    expect(diagnostics).toEqual([]);
+    expect(config.tls).toHaveLength(1);
+  });
+});
+
+describe('certificate parsing cost', () => {
+  /** Counts what bindTls asks of the cache. */
+  class CountingCache extends CertificateCache {
+    checks = 0;
+    override check(certPem: string, keyPem: string) {
+      this.checks++;
+      return super.check(certPem, keyPem);
+    }
+  }
+
+  it('a Secret named by 100 Ingresses is checked once', () => {
+    const cache = new CountingCache();
+    const sites = Array.from({ length: 100 }, (_, i) => site(`s${i}`, [`h${i}.a.test`], [tls('cert')]));
+    const { config } = runWith({ certificateCache: cache }, tlsSecret('cert'), ...sites);
+    expect(cache.checks).toBe(1);
+    expect(config.tls[0]?.hosts).toHaveLength(100);
+  });
+
+  it('a cache kept across calls gives the same result, and lets go of Secrets no longer referenced', () => {
+    const cache = new CertificateCache();
+    const objects = [
+      tlsSecret('cert'),
+      tlsSecret('bad', CERT_PEM, OTHER_KEY),
+      site('s', ['a.test', 'b.test'], [tls('cert', 'a.test'), tls('bad', 'b.test')]),
+    ];
+    const fresh = run(...objects);
+    const first = runWith({ certificateCache: cache }, ...objects);
+    const second = runWith({ certificateCache: cache }, ...objects);
+    for (const r of [first, second]) {
+      expect(r.config.tls).toEqual(fresh.config.tls);
+      expect(r.diagnostics).toEqual(fresh.diagnostics);
+    }
+    expect(cache.size).toBe(2);
+    runWith({ certificateCache: cache }, tlsSecret('cert'), site('s', ['a.test'], [tls('cert')]));
+    runWith({ certificateCache: cache }, tlsSecret('cert'), site('s', ['a.test'], [tls('cert')]));
+    expect(cache.size).toBe(1);
   });
 });
 

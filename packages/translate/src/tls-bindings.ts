@@ -1,8 +1,10 @@
 // Ingress `tls` sections → certificate bindings and the set of hosts that redirect to HTTPS.
 import type { Diagnostic, Ingress, Secret, SourcedObject } from '@gateway/manifests';
+import { CertificateCache, validityProblem } from './certificate-check.js';
 import type { TlsBinding } from './config.js';
 import { diagnosticFor, indexByName, namespaceOf, objectName } from './diagnostics.js';
 import { compareStrings } from './ingress-order.js';
+import type { TranslateOptions } from './options.js';
 
 /** Hosts listed in a `tls` section: their plain-HTTP requests get a 308 (ingress-nginx's ssl-redirect). */
 export class TlsHosts {
@@ -21,6 +23,14 @@ export class TlsHosts {
   }
 }
 
+/** A Secret's pair as it will be served: PEM text and the certificate's validity, unix seconds. */
+interface Pair {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
 interface Claim {
   readonly secret: string;
   readonly ingress: SourcedObject<Ingress>;
@@ -29,17 +39,21 @@ interface Claim {
 /**
  * `ingresses` oldest first. Hosts of a `tls[i]` without `hosts` are the Ingress's rule hosts
  * (ingress-nginx). A host named by two Secrets keeps the oldest Ingress's. A Secret that is missing or
- * holds no usable pair binds nothing (its hosts get the default certificate, and still redirect).
+ * holds no usable pair binds nothing (its hosts get the default certificate, and still redirect). Each
+ * referenced Secret is checked once, however many Ingresses name it, and its problems are reported on it.
  */
 export function bindTls(
   ingresses: readonly SourcedObject<Ingress>[],
   secrets: readonly SourcedObject<Secret>[],
   diagnostics: Diagnostic[],
+  options: Pick<TranslateOptions, 'now' | 'certificateCache'> = {},
 ): { bindings: TlsBinding[]; hosts: TlsHosts } {
   const secretsByKey = indexByName(secrets);
+  const cache = options.certificateCache ?? new CertificateCache();
   const hosts = new TlsHosts();
   const claims = new Map<string, Claim>();
-  const bound = new Map<string, { pair: { certPem: string; keyPem: string }; hosts: Set<string> }>();
+  const bound = new Map<string, { pair: Pair; hosts: Set<string> }>();
+  const unusable = new Set<string>();
 
   for (const ingress of ingresses) {
     const namespace = namespaceOf(ingress);
@@ -54,6 +68,7 @@ export function bindTls(
       const warn = (field: string, message: string): void => {
         diagnostics.push(diagnosticFor(ingress, 'warning', field, message));
       };
+      if (unusable.has(key)) return; // reported on the Secret already
       let entry = bound.get(key);
       if (entry === undefined) {
         const secret = secretsByKey.get(key);
@@ -61,9 +76,9 @@ export function bindTls(
           warn(`spec.tls[${i}].secretName`, `Secret ${key} not found: its hosts get the default certificate`);
           return;
         }
-        const pair = readPair(secret.object);
-        if (typeof pair === 'string') {
-          warn(`spec.tls[${i}].secretName`, `Secret ${key} ${pair}: its hosts get the default certificate`);
+        const pair = checkSecret(secret, cache, options.now, diagnostics);
+        if (pair === undefined) {
+          unusable.add(key);
           return;
         }
         entry = { pair, hosts: new Set() };
@@ -95,6 +110,8 @@ export function bindTls(
       ...pair,
     });
   }
+  // Only the pairs of this snapshot stay cached: a deleted or rotated Secret's text is let go.
+  cache.sweep();
   bindings.sort(
     (a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.secretName, b.secretName),
   );
@@ -108,27 +125,56 @@ export function ruleHosts(ingress: Ingress): string[] {
   return [...hosts];
 }
 
-/** `tls.crt` and `tls.key` as PEM text (`stringData` wins over `data`, as on write), or what is wrong. */
-function readPair(secret: Secret): { certPem: string; keyPem: string } | string {
-  const certPem = readKey(secret, 'tls.crt');
-  const keyPem = readKey(secret, 'tls.key');
-  const missing = [certPem === undefined ? 'tls.crt' : '', keyPem === undefined ? 'tls.key' : ''].filter(
-    Boolean,
-  );
-  if (missing.length > 0) return `has no ${missing.join(' and ')}`;
-  for (const [name, pem] of [
-    ['tls.crt', certPem],
-    ['tls.key', keyPem],
+const DEFAULT_CERTIFICATE = 'the hosts naming this Secret get the default certificate';
+
+/**
+ * A referenced Secret's pair, parsed and checked, or undefined when it cannot be served; problems are
+ * reported on the Secret. An expired or not-yet-valid certificate is served anyway, as ingress-nginx does
+ * (it only logs "SSL certificate for server … expired"), so one late renewal does not take a site's
+ * HTTPS down to a certificate that fails for every client, nor reject a whole standalone file.
+ */
+function checkSecret(
+  secret: SourcedObject<Secret>,
+  cache: CertificateCache,
+  now: number | undefined,
+  diagnostics: Diagnostic[],
+): Pair | undefined {
+  const report = (severity: 'error' | 'warning', field: string, message: string): void => {
+    diagnostics.push(diagnosticFor(secret, severity, field, message));
+  };
+  const cert = readKey(secret.object, 'tls.crt');
+  const key = readKey(secret.object, 'tls.key');
+  for (const [name, read] of [
+    ['tls.crt', cert],
+    ['tls.key', key],
   ] as const) {
-    if (!pem!.includes('-----BEGIN ')) return `has a ${name} that is not PEM`;
+    if (read.pem === undefined)
+      report('error', read.field, `${name} is missing or empty: ${DEFAULT_CERTIFICATE}`);
   }
-  return { certPem: certPem!, keyPem: keyPem! };
+  if (cert.pem === undefined || key.pem === undefined) return undefined;
+  const checked = cache.check(cert.pem, key.pem);
+  if (!checked.ok) {
+    report(
+      'error',
+      checked.key === 'tls.crt' ? cert.field : key.field,
+      `${checked.message}: ${DEFAULT_CERTIFICATE}`,
+    );
+    return undefined;
+  }
+  const late = now === undefined ? undefined : validityProblem(checked, now);
+  if (late !== undefined) report('warning', cert.field, `${late}: served anyway`);
+  return { certPem: cert.pem, keyPem: key.pem, notBefore: checked.notBefore, notAfter: checked.notAfter };
 }
 
-function readKey(secret: Secret, name: string): string | undefined {
+/**
+ * One key of a Secret as PEM text (`stringData` wins over `data`, as on write), and the field it came from
+ * (where a missing key is reported: `data`, the field the API server keeps).
+ */
+function readKey(secret: Secret, name: string): { pem: string | undefined; field: string } {
   const plain = secret.stringData?.[name];
-  if (plain !== undefined && plain !== '') return plain;
+  if (plain !== undefined && plain !== '') return { pem: plain, field: `stringData["${name}"]` };
+  const field = `data["${name}"]`;
   const encoded = secret.data?.[name];
-  if (encoded === undefined || encoded === '') return undefined;
-  return Buffer.from(encoded, 'base64').toString('utf8');
+  if (encoded === undefined || encoded === '') return { pem: undefined, field };
+  return { pem: Buffer.from(encoded, 'base64').toString('utf8'), field };
 }

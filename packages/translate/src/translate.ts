@@ -47,7 +47,7 @@ export function translate(
   // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
   const ingresses = [...served].sort(compareIngresses);
   // TLS is settled first: routes need to know which hosts redirect to HTTPS.
-  const tls = bindTls(ingresses, snapshot.secrets, diagnostics);
+  const tls = bindTls(ingresses, snapshot.secrets, diagnostics, options);
   const resolver = new BackendResolver(snapshot, options, diagnostics);
 
   const routeTo = (
