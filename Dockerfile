@@ -1,14 +1,27 @@
-# The gateway image: built with pnpm on Node 24, run as a non-root user.
+# The gateway image: built with pnpm on Node 24; the final stage holds only the gateway's production
+# dependencies (pnpm deploy --prod: no dev tools, no test-only packages such as api-server-fixture) and
+# runs as the numeric non-root user 1000 ("node" in the base image), so that Kubernetes' runAsNonRoot
+# can verify it. Cluster mode by default; the standalone variant passes --config instead:
+#   docker run ingress-gateway:dev --config /etc/ingress-gateway
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 RUN npm i -g -E pnpm@12.4.2
+# Dependencies first, from the lockfile alone: this layer survives source changes.
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN pnpm fetch
 COPY . .
-RUN pnpm install --frozen-lockfile && pnpm run build && pnpm --filter @gateway/gateway deploy --prod /app
+RUN pnpm install --offline --frozen-lockfile \
+  && pnpm run build \
+  && pnpm --filter @gateway/gateway deploy --prod /app
 
 FROM node:24-bookworm-slim
+ENV NODE_ENV=production
 WORKDIR /app
+# Owned by root and not writable by the gateway's user; the pods also mount the root filesystem
+# read-only.
 COPY --from=build /app /app
-USER node
+USER 1000:1000
+# 8080 HTTP, 8443 HTTPS, 10254 admin (/metrics, /healthz, /readyz).
 EXPOSE 8080 8443 10254
 ENTRYPOINT ["node", "/app/dist/cli.js"]
-CMD ["--config", "/etc/ingress-gateway"]
+CMD ["--kubernetes"]
