@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, stripVTControlCharacters } from 'node:util';
 import * as esbuild from 'esbuild';
@@ -94,20 +94,26 @@ const plugins = [
     },
   },
 ];
-const result = await esbuild.build({
-  absWorkingDir: ROOT,
-  entryPoints: [entry],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  nodePaths: opts['resolve-from'] ? [resolve(ROOT, opts['resolve-from'], 'node_modules')] : [],
-  legalComments: 'eof',
-  metafile: true,
-  logLevel: 'warning',
-  plugins,
-});
+const result = await esbuild
+  .build({
+    absWorkingDir: ROOT,
+    entryPoints: [entry],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    nodePaths: opts['resolve-from'] ? [resolve(ROOT, opts['resolve-from'], 'node_modules')] : [],
+    legalComments: 'eof',
+    metafile: true,
+    logLevel: 'warning',
+    // import.meta is empty in CommonJS output: a module that reads files beside itself (import.meta.url) has
+    // no such files next to a single executable either, so that is an error here, not a warning.
+    logOverride: { 'empty-import-meta': 'error' },
+    plugins,
+  })
+  // esbuild has printed the errors already.
+  .catch(() => fail(`bundling ${rel(entry)} failed`));
 const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external));
 const foreign = [...new Set(externals.map((i) => i.path).filter((p) => !isBuiltin(p)))];
 if (foreign.length > 0) {
@@ -122,8 +128,9 @@ writeFileSync(
   seaConfig,
   `${JSON.stringify(
     {
-      main: bundle,
-      output: blob,
+      // Relative, and the blob made from inside `work`: the blob records the main script's path.
+      main: basename(bundle),
+      output: basename(blob),
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: opts['code-cache'],
@@ -132,7 +139,7 @@ writeFileSync(
     2,
   )}\n`,
 );
-const made = spawnSync(node, ['--experimental-sea-config', seaConfig], { encoding: 'utf8' });
+const made = spawnSync(node, ['--experimental-sea-config', seaConfig], { cwd: work, encoding: 'utf8' });
 if (made.status !== 0) fail(`node --experimental-sea-config failed:\n${made.stdout}${made.stderr}`);
 
 // 3. A copy of node with the blob injected; written beside the output and renamed, so that an interrupted
