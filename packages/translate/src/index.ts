@@ -1,5 +1,13 @@
+export {
+  type AnnotationKind,
+  KNOWN_ANNOTATIONS,
+  NGINX_PREFIX,
+  UNKNOWN_ANNOTATION_LABEL,
+} from './annotations/known.js';
+export { parseGoBool } from './annotations/parse-bool.js';
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, SERVICE_NAME_LABEL } from './backend-resolver.js';
 export {
+  type ClassIgnored,
   DEFAULT_CLASS_ANNOTATION,
   ingressClassOf,
   LEGACY_CLASS_ANNOTATION,
@@ -9,4 +17,9 @@ export type * from './config.js';
 export { compareIngresses } from './ingress-order.js';
 export { isLoopbackOrLinkLocal } from './loopback.js';
 export { DEFAULT_CONTROLLER_NAME, defaultTranslateOptions, type TranslateOptions } from './options.js';
-export { type TranslateResult, translate } from './translate.js';
+export {
+  type ExcludedIngress,
+  type IgnoredIngress,
+  type TranslateResult,
+  translate,
+} from './translate.js';
