@@ -10,6 +10,7 @@ import type { CertificateStore } from '@gateway/tls';
 import {
   type EndpointTable,
   type GatewayConfig,
+  KNOWN_ANNOTATIONS,
   type Route,
   refreshEndpoints,
   type TranslateOptions,
@@ -74,6 +75,7 @@ export class ConfigApplier {
     picker.retain(config.backends.keys());
     this.publishEndpoints(config, config.endpoints);
     metrics.setCertificateExpiry(compiled.certificates.expiry());
+    metrics.setUnhonouredAnnotations(outcome.translated.unhonouredAnnotations, KNOWN_ANNOTATIONS);
     // Done before any I/O is handled: a scrape after this apply sees no series of a deleted Ingress.
     metrics.retainIngresses(routesOf(config)).catch((err: unknown) => {
       log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');

@@ -20,6 +20,7 @@ export interface Flags {
   redirectHttpsPort: number;
   shutdownTimeout: number;
   accessLog: boolean;
+  serveUnhonouredAccessAnnotations: boolean;
   check: boolean;
   help: boolean;
 }
@@ -54,6 +55,10 @@ Serving:
   --redirect-https-port N        port put into 308 redirects to https, omitted when 443 (default: 443)
   --shutdown-timeout S           how long SIGTERM waits for in-flight requests (default: 30)
   --no-access-log                no access-log line per request
+  --serve-unhonoured-access-annotations
+                                 serve Ingresses whose access-restricting ingress-nginx annotations
+                                 (auth-*, *-source-range, enable-global-auth) are not implemented,
+                                 WITHOUT the restriction (default: they answer 503)
 
   --check                        validate the configuration, print diagnostics, exit 0 or 2
   --help                         this text
@@ -82,6 +87,7 @@ const OPTIONS = {
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'no-access-log': { type: 'boolean' },
+  'serve-unhonoured-access-annotations': { type: 'boolean' },
   check: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -129,6 +135,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
     accessLog: !values['no-access-log'],
+    serveUnhonouredAccessAnnotations: values['serve-unhonoured-access-annotations'] ?? false,
     check: values.check ?? false,
     help: values.help ?? false,
   };

@@ -12,7 +12,7 @@ import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
 import { ConfigApplier, summary } from './config-applier.js';
 import type { Flags } from './flags.js';
-import { compileSnapshot, describe } from './reconciler.js';
+import { compileSnapshot, describe, describeLeftOut } from './reconciler.js';
 
 export const EXIT_INVALID = 2;
 
@@ -21,6 +21,7 @@ export function translateOptions(flags: Flags): TranslateOptions {
     ingressClass: flags.ingressClass,
     controllerName: flags.controllerName,
     allowLoopbackExternalName: flags.config !== undefined,
+    serveUnhonouredAccessAnnotations: flags.serveUnhonouredAccessAnnotations,
   };
 }
 
@@ -36,6 +37,7 @@ export async function check(flags: Flags, out: (line: string) => void): Promise<
   const outcome = compileSnapshot(result, { ...translateOptions(flags), now: Date.now() });
   for (const line of describe(outcome.diagnostics)) out(line);
   if (!outcome.ok) return EXIT_INVALID;
+  for (const line of describeLeftOut(outcome.translated)) out(line);
   out(`configuration is valid: ${summary(outcome.config)}`);
   return 0;
 }

@@ -1,3 +1,4 @@
+export { didYouMean } from './did-you-mean.js';
 export { formatDiagnostic, formatLocation } from './format.js';
 export { type ParseResult, parseManifests } from './parse.js';
 export { buildSnapshot, emptySnapshot, type SnapshotResult } from './snapshot.js';

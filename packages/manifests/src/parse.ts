@@ -3,6 +3,7 @@ import { type Document, isMap, isSeq, LineCounter, type Node, parseAllDocuments 
 import type { PathSegment } from './field-path.js';
 import type { Diagnostic, SourcedObject } from './types.js';
 import { isReadKind, isRecord, type LocateField, validateAt } from './validate.js';
+import { applyYaml11Booleans } from './yaml11-booleans.js';
 
 export interface ParseResult {
   objects: SourcedObject[];
@@ -48,6 +49,7 @@ export function parseManifests(text: string, file: string, firstOrder = 0): Pars
     const take = (obj: unknown, prefix: readonly PathSegment[]) => {
       // Other kinds live in the same files: skip them silently. A missing kind is an error (validateAt).
       if (isRecord(obj) && obj.kind !== undefined && !isReadKind(obj.kind)) return;
+      applyYaml11Booleans(obj, doc, prefix);
       const line = locate(prefix) ?? docLine;
       const result = validateAt(obj, { file, line, order }, (segments) => locate([...prefix, ...segments]));
       diagnostics.push(...result.diagnostics);

@@ -13,6 +13,7 @@ import { validate as serviceModel } from 'kubernetes-models/_schemas/IoK8sApiCor
 import { validate as endpointSliceModel } from 'kubernetes-models/_schemas/IoK8sApiDiscoveryV1EndpointSlice';
 import { validate as ingressModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress';
 import { validate as ingressClassModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1IngressClass';
+import { applyApiDefaults } from './api-defaults.js';
 import { didYouMean } from './did-you-mean.js';
 import { formatPath, type PathSegment, pointerSegments } from './field-path.js';
 import strictSchemas from './strict-schemas.generated.json' with { type: 'json' };
@@ -121,6 +122,7 @@ export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField
   }
 
   const data = withoutNulls(raw) as Record<string, unknown>;
+  applyApiDefaults(data, kind as string);
   const reported = new Set<string>();
   const reportSchemaError = (e: ErrorObject) => {
     const path = pointerSegments(e.instancePath, data);

@@ -38,6 +38,7 @@ describe('GatewayMetrics', () => {
       ssl_expire_time_seconds: 'gauge',
       upstream_endpoints: 'gauge',
       active_connections: 'gauge',
+      unhonoured_annotations: 'gauge',
     };
     for (const [name, type] of Object.entries(types)) {
       expect(body).toContain(`# TYPE ${P}${name} ${type}\n`);
@@ -356,5 +357,56 @@ describe('GatewayMetrics', () => {
     expect(samples((await b.render()).body, 'config_reloads_total')).toContain(
       `${P}config_reloads_total{result="success"} 0`,
     );
+  });
+
+  describe('setUnhonouredAnnotations', () => {
+    const known = new Set(['auth-url', 'proxy-body-size', 'canary']);
+    const table: Array<{ name: string; reloads: Array<Array<[string, number]>>; expected: string[] }> = [
+      {
+        name: 'one series per annotation, in the order given',
+        reloads: [
+          [
+            ['auth-url', 2],
+            ['proxy-body-size', 1],
+          ],
+        ],
+        expected: ['annotation="auth-url"} 2', 'annotation="proxy-body-size"} 1'],
+      },
+      {
+        name: 'names outside the known set count as unknown, never as themselves',
+        reloads: [
+          [
+            ['auth-url', 1],
+            ['<script>', 1],
+            ['unknown', 2],
+            ['x'.repeat(300), 1],
+          ],
+        ],
+        expected: ['annotation="auth-url"} 1', 'annotation="unknown"} 4'],
+      },
+      {
+        name: 'a reload replaces the series: dropped and zero counts disappear',
+        reloads: [
+          [
+            ['auth-url', 2],
+            ['canary', 1],
+          ],
+          [
+            ['canary', 0],
+            ['proxy-body-size', 3],
+          ],
+        ],
+        expected: ['annotation="proxy-body-size"} 3'],
+      },
+      { name: 'nothing unhonoured: no series', reloads: [[['auth-url', 1]], []], expected: [] },
+    ];
+    it.each(table)('$name', async ({ reloads, expected }) => {
+      const m = new GatewayMetrics();
+      for (const counts of reloads) m.setUnhonouredAnnotations(new Map(counts), known);
+      const { body } = await m.render();
+      expect(samples(body, 'unhonoured_annotations')).toEqual(
+        expected.map((e) => `${P}unhonoured_annotations{${e}`),
+      );
+    });
   });
 });

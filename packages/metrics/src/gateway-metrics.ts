@@ -56,6 +56,9 @@ export interface CertificateExpiry {
 
 export type Scheme = 'http' | 'https';
 
+/** The label a name outside the known set is counted under, so no label value comes from input. */
+export const UNKNOWN_ANNOTATION = 'unknown';
+
 /**
  * Every metric of the gateway, on a registry of its own (with prom-client's default process and Node.js
  * metrics), fed by the data plane and the reload loop.
@@ -73,6 +76,7 @@ export class GatewayMetrics {
   private readonly sslExpire: Gauge<'namespace' | 'secret_name' | 'host'>;
   private readonly upstreamEndpoints: Gauge<'namespace' | 'service'>;
   private readonly activeConnections: Gauge<'scheme'>;
+  private readonly unhonouredAnnotations: Gauge<'annotation'>;
 
   constructor() {
     this.registry = new Registry();
@@ -140,6 +144,12 @@ export class GatewayMetrics {
       name: `${PREFIX}active_connections`,
       help: 'Open client connections, by scheme.',
       labelNames: ['scheme'],
+      registers,
+    });
+    this.unhonouredAnnotations = new Gauge({
+      name: `${PREFIX}unhonoured_annotations`,
+      help: 'Ingresses of the current configuration (served or excluded) carrying an ingress-nginx annotation the gateway does not honour, by annotation.',
+      labelNames: ['annotation'],
       registers,
     });
 
@@ -231,6 +241,25 @@ export class GatewayMetrics {
     this.sslExpire.reset();
     for (const c of list) {
       this.sslExpire.set({ namespace: c.namespace, secret_name: c.secretName, host: c.host }, c.notAfter);
+    }
+  }
+
+  /**
+   * Replaces every `unhonoured_annotations` series with `counts` (annotation name without the
+   * `nginx.ingress.kubernetes.io/` prefix → Ingresses carrying it; translate's `unhonouredAnnotations`):
+   * names that dropped to zero disappear. A name `known` does not hold (pass translate's
+   * KNOWN_ANNOTATIONS) counts as `unknown`: annotations are written by whoever writes Ingresses, and
+   * label values must stay a bounded set.
+   */
+  setUnhonouredAnnotations(counts: ReadonlyMap<string, number>, known: { has(name: string): boolean }): void {
+    const bounded = new Map<string, number>();
+    for (const [name, count] of counts) {
+      const label = known.has(name) ? name : UNKNOWN_ANNOTATION;
+      bounded.set(label, (bounded.get(label) ?? 0) + count);
+    }
+    this.unhonouredAnnotations.reset();
+    for (const [annotation, count] of bounded) {
+      if (count > 0) this.unhonouredAnnotations.set({ annotation }, count);
     }
   }
 

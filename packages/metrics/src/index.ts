@@ -5,4 +5,4 @@ export type {
   Scheme,
   UpstreamEndpointCount,
 } from './gateway-metrics.js';
-export { DURATION_BUCKETS, GatewayMetrics, SIZE_BUCKETS } from './gateway-metrics.js';
+export { DURATION_BUCKETS, GatewayMetrics, SIZE_BUCKETS, UNKNOWN_ANNOTATION } from './gateway-metrics.js';

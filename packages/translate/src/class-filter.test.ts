@@ -77,3 +77,34 @@ describe('class filter', () => {
     expect(result.served.map((i) => i.object.metadata.name)).toEqual(['a']);
   });
 });
+
+describe('class filter reasons (for --check)', () => {
+  const table: Array<{ option?: string; objects: KubeObject[]; reasons: string[] }> = [
+    {
+      option: 'gw',
+      objects: [byField('other', 'nginx'), classless('none')],
+      reasons: [
+        'other: class "nginx" is not --ingress-class "gw"',
+        'none: no class, and --ingress-class is "gw"',
+      ],
+    },
+    {
+      objects: [
+        ours('gw'),
+        theirs('nginx'),
+        byField('b', 'nginx'),
+        classless('c'),
+        byAnnotation('d', 'gone'),
+      ],
+      reasons: [
+        `b: class "nginx" is not ours (its controller is k8s.io/ingress-nginx; ours is ${DEFAULT_CONTROLLER_NAME})`,
+        `c: no class and no default IngressClass of ours (controller ${DEFAULT_CONTROLLER_NAME})`,
+        'd: class "gone" names no IngressClass',
+      ],
+    },
+  ];
+  it.each(table)('$reasons', ({ option, objects, reasons }) => {
+    const result = selectIngresses(snapshot(...objects), defaultTranslateOptions({ ingressClass: option }));
+    expect(result.ignored.map((i) => `${i.ingress.object.metadata.name}: ${i.reason}`)).toEqual(reasons);
+  });
+});

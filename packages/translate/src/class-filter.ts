@@ -10,6 +10,12 @@ export function ingressClassOf(ingress: Ingress): string | undefined {
   return ingress.spec?.ingressClassName ?? ingress.metadata.annotations?.[LEGACY_CLASS_ANNOTATION];
 }
 
+/** An Ingress the class filter leaves to another controller, and why (for `--check` and logs). */
+export interface ClassIgnored {
+  readonly ingress: SourcedObject<Ingress>;
+  readonly reason: string;
+}
+
 /**
  * - `--ingress-class NAME`: the Ingresses whose class (field, else legacy annotation) is NAME.
  * - Otherwise, with no IngressClass in the snapshot (a standalone file): every Ingress.
@@ -19,25 +25,51 @@ export function ingressClassOf(ingress: Ingress): string | undefined {
 export function selectIngresses(
   snapshot: Snapshot,
   options: TranslateOptions,
-): { served: SourcedObject<Ingress>[]; ignored: SourcedObject<Ingress>[] } {
-  const isOurs = classPredicate(snapshot, options);
+): { served: SourcedObject<Ingress>[]; ignored: ClassIgnored[] } {
+  const whyNot = classVerdict(snapshot, options);
   const served: SourcedObject<Ingress>[] = [];
-  const ignored: SourcedObject<Ingress>[] = [];
-  for (const item of snapshot.ingresses) (isOurs(ingressClassOf(item.object)) ? served : ignored).push(item);
+  const ignored: ClassIgnored[] = [];
+  for (const item of snapshot.ingresses) {
+    const reason = whyNot(ingressClassOf(item.object));
+    if (reason === undefined) served.push(item);
+    else ignored.push({ ingress: item, reason });
+  }
   return { served, ignored };
 }
 
-function classPredicate(snapshot: Snapshot, options: TranslateOptions): (cls: string | undefined) => boolean {
+/** Undefined for a class that is ours, else the reason it is not. */
+function classVerdict(
+  snapshot: Snapshot,
+  options: TranslateOptions,
+): (cls: string | undefined) => string | undefined {
   const wanted = options.ingressClass;
-  if (wanted !== undefined) return (cls) => cls === wanted;
-  if (snapshot.ingressClasses.length === 0) return () => true;
+  if (wanted !== undefined) {
+    return (cls) =>
+      cls === wanted
+        ? undefined
+        : cls === undefined
+          ? `no class, and --ingress-class is "${wanted}"`
+          : `class "${cls}" is not --ingress-class "${wanted}"`;
+  }
+  if (snapshot.ingressClasses.length === 0) return () => undefined;
   const controller = options.controllerName ?? DEFAULT_CONTROLLER_NAME;
-  const ours = new Set<string>();
+  const controllers = new Map<string, string | undefined>();
   let ownDefault = false;
   for (const { object } of snapshot.ingressClasses) {
+    controllers.set(object.metadata.name, object.spec?.controller);
     if (object.spec?.controller !== controller) continue;
-    ours.add(object.metadata.name);
     if (object.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ownDefault = true;
   }
-  return (cls) => (cls === undefined ? ownDefault : ours.has(cls));
+  return (cls) => {
+    if (cls === undefined) {
+      return ownDefault
+        ? undefined
+        : `no class and no default IngressClass of ours (controller ${controller})`;
+    }
+    if (!controllers.has(cls)) return `class "${cls}" names no IngressClass`;
+    const theirs = controllers.get(cls);
+    return theirs === controller
+      ? undefined
+      : `class "${cls}" is not ours (its controller is ${theirs ?? 'unset'}; ours is ${controller})`;
+  };
 }

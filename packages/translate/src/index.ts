@@ -1,6 +1,14 @@
+export {
+  type AnnotationKind,
+  KNOWN_ANNOTATIONS,
+  NGINX_PREFIX,
+  UNKNOWN_ANNOTATION_LABEL,
+} from './annotations/known.js';
+export { parseGoBool } from './annotations/parse-bool.js';
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS } from './backend-resolver.js';
 export { CertificateCache } from './certificate-check.js';
 export {
+  type ClassIgnored,
   DEFAULT_CLASS_ANNOTATION,
   ingressClassOf,
   LEGACY_CLASS_ANNOTATION,
@@ -17,4 +25,9 @@ export {
 export { compareIngresses } from './ingress-order.js';
 export { isLoopbackOrLinkLocal } from './loopback.js';
 export { DEFAULT_CONTROLLER_NAME, defaultTranslateOptions, type TranslateOptions } from './options.js';
-export { type TranslateResult, translate } from './translate.js';
+export {
+  type ExcludedIngress,
+  type IgnoredIngress,
+  type TranslateResult,
+  translate,
+} from './translate.js';

@@ -1,5 +1,6 @@
 // What translate() needs to know that is not in the snapshot: the flags that pick Ingresses and guard
-// ExternalName Services, the current time for certificate validity, a cache the caller keeps.
+// ExternalName Services, what to do with an Ingress whose access restrictions are not implemented,
+// the current time for certificate validity, and a cache the caller keeps.
 import type { CertificateCache } from './certificate-check.js';
 
 /** The IngressClass `spec.controller` we own unless `--controller-name` says otherwise. */
@@ -25,6 +26,12 @@ export interface TranslateOptions {
    * fresh one per call (each PEM pair is still parsed once per call).
    */
   readonly certificateCache?: CertificateCache | undefined;
+  /**
+   * `--serve-unhonoured-access-annotations`: serve an Ingress whose access-restricting ingress-nginx
+   * annotations (auth-*, source ranges, enable-global-auth) are not implemented, WITHOUT the restriction.
+   * False (the default) fails closed: such an Ingress is not served.
+   */
+  readonly serveUnhonouredAccessAnnotations?: boolean | undefined;
 }
 
 /** Options with every default filled in; `overrides` win. Standalone-friendly: loopback ExternalNames allowed. */
@@ -35,5 +42,6 @@ export function defaultTranslateOptions(overrides: Partial<TranslateOptions> = {
     allowLoopbackExternalName: overrides.allowLoopbackExternalName ?? true,
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
     ...(overrides.certificateCache === undefined ? {} : { certificateCache: overrides.certificateCache }),
+    serveUnhonouredAccessAnnotations: overrides.serveUnhonouredAccessAnnotations ?? false,
   };
 }

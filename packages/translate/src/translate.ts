@@ -15,17 +15,52 @@ import {
   type RouteRule,
   type RouteTableInput,
 } from '@gateway/routing';
+import { type AnnotationReview, reviewAnnotations } from './annotations/review.js';
 import { BackendResolver } from './backend-resolver.js';
 import { selectIngresses } from './class-filter.js';
 import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
 import { compareIngresses, compareStrings } from './ingress-order.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
+import { regexPathWarnings } from './regex-paths.js';
 import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
+
+/** An Ingress the class filter leaves to another controller. */
+export interface IgnoredIngress {
+  readonly namespace: string;
+  readonly name: string;
+  /** e.g. `class "nginx" is not ours (its controller is k8s.io/ingress-nginx; ours is k8s.io/ingress-gateway)`. */
+  readonly reason: string;
+}
+
+/** An Ingress of ours that is not served because of its ingress-nginx annotations. */
+export interface ExcludedIngress {
+  readonly namespace: string;
+  readonly name: string;
+  /**
+   * - `access`: access-restricting annotations we do not implement (fail closed). Its rules and
+   *   defaultBackend keep their place in precedence but answer 503, so no other Ingress's rule takes
+   *   over its host and paths; its TLS certificates stay bound.
+   * - `canary`: `canary: "true"`: left out entirely, no candidate in any conflict.
+   */
+  readonly cause: 'access' | 'canary';
+  /** The annotations (full names) that caused it. */
+  readonly annotations: readonly string[];
+}
 
 export interface TranslateResult {
   readonly config: GatewayConfig;
   readonly diagnostics: Diagnostic[];
+  /** Left out by the class filter, in snapshot order. */
+  readonly ignored: readonly IgnoredIngress[];
+  /** Ours but not served (fail closed, canary), oldest first. */
+  readonly excluded: readonly ExcludedIngress[];
+  /**
+   * Per ingress-nginx annotation not honoured (name without the prefix, or `unknown` for a name not in
+   * ingress-nginx's list; never the raw name), how many of our Ingresses (served or excluded) carry it.
+   * Names in order; only counts above zero.
+   */
+  readonly unhonouredAnnotations: ReadonlyMap<string, number>;
 }
 
 /** One `spec.rules[i].http.paths[j]` that passed its own checks, before conflicts are settled. */
@@ -43,9 +78,32 @@ export function translate(
   options: TranslateOptions = defaultTranslateOptions(),
 ): TranslateResult {
   const diagnostics: Diagnostic[] = [];
-  const { served, ignored } = selectIngresses(snapshot, options);
+  const { served: ours, ignored } = selectIngresses(snapshot, options);
+  const serveAccess = options.serveUnhonouredAccessAnnotations === true;
+  const reviews = new Map<SourcedObject<Ingress>, AnnotationReview>();
+  for (const ingress of [...ours].sort(compareIngresses)) {
+    const review = reviewAnnotations(ingress, serveAccess);
+    reviews.set(ingress, review);
+    diagnostics.push(...review.diagnostics);
+  }
+  const reviewOf = (ingress: SourcedObject<Ingress>): AnnotationReview => reviews.get(ingress)!;
+  // A canary is no candidate for anything: it must never serve, or win against, its main Ingress.
+  const served = ours.filter((ingress) => !reviewOf(ingress).canary);
   // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
   const ingresses = [...served].sort(compareIngresses);
+  // Fail closed: these keep their precedence (so nothing younger takes over their hosts and paths) but
+  // every route of theirs answers 503 and reaches no backend.
+  const blocked = new Set(
+    serveAccess ? [] : ingresses.filter((ingress) => reviewOf(ingress).restricting.length > 0),
+  );
+  const excluded: ExcludedIngress[] = [];
+  for (const ingress of [...ours].sort(compareIngresses)) {
+    const review = reviewOf(ingress);
+    const base = { namespace: namespaceOf(ingress), name: ingress.object.metadata.name };
+    if (review.canary) excluded.push({ ...base, cause: 'canary', annotations: [NGINX_CANARY] });
+    else if (blocked.has(ingress))
+      excluded.push({ ...base, cause: 'access', annotations: review.restricting });
+  }
   // TLS is settled first: routes need to know which hosts redirect to HTTPS.
   const tls = bindTls(ingresses, snapshot.secrets, diagnostics, options);
   const resolver = new BackendResolver(snapshot, options, diagnostics);
@@ -56,7 +114,20 @@ export function translate(
     field: string,
     host: string,
     path: string,
-  ) => {
+  ): Route => {
+    const tlsRedirect = redirectsToHttps(reviewOf(ingress), tls.hosts.covers(host));
+    if (blocked.has(ingress)) {
+      const name = ingress.object.metadata.name;
+      return {
+        namespace: namespaceOf(ingress),
+        ingress: name,
+        service: '',
+        host,
+        path,
+        backend: undefined,
+        tlsRedirect,
+      };
+    }
     const resolved = resolver.resolve(namespaceOf(ingress), ref);
     if (resolved.problem !== undefined) {
       diagnostics.push(
@@ -70,12 +141,13 @@ export function translate(
       host,
       path,
       backend: resolved.backend,
-      tlsRedirect: redirectsToHttps(ingress.object, tls.hosts.covers(host)),
+      tlsRedirect,
     };
     return route;
   };
 
   const candidates = ingresses.flatMap((ingress) => candidatesOf(ingress, diagnostics));
+  diagnostics.push(...regexPathWarnings(candidates, reviewOf, (ingress) => !blocked.has(ingress)));
   const shadowed = new Set<number>();
   for (const s of findShadowedRules(candidates.map((c, index) => ({ ...c, target: index })))) {
     shadowed.add(s.index);
@@ -144,7 +216,7 @@ export function translate(
       hostOwners.set(host, ingress);
       hostDefaults.push({
         host,
-        target: { ...route, host, tlsRedirect: redirectsToHttps(ingress.object, tls.hosts.covers(host)) },
+        target: { ...route, host, tlsRedirect: redirectsToHttps(reviewOf(ingress), tls.hosts.covers(host)) },
       });
     }
   }
@@ -185,7 +257,7 @@ export function translate(
     tls: tls.bindings,
     rules: input,
     summary: {
-      ingresses: served.length,
+      ingresses: served.length - blocked.size,
       ignoredIngresses: ignored.length,
       rules: rules.length,
       hostDefaults: hostDefaults.length,
@@ -197,7 +269,24 @@ export function translate(
       errors: diagnostics.filter((d) => d.severity === 'error').length,
     },
   };
-  return { config, diagnostics };
+  return {
+    config,
+    diagnostics,
+    ignored: ignored.map(({ ingress, reason }) => ({
+      namespace: namespaceOf(ingress),
+      name: ingress.object.metadata.name,
+      reason,
+    })),
+    excluded,
+    unhonouredAnnotations: countUnhonoured(reviews.values()),
+  };
+}
+
+function countUnhonoured(reviews: Iterable<AnnotationReview>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const review of reviews)
+    for (const label of review.unhonoured) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return new Map([...counts].sort(([a], [b]) => compareStrings(a, b)));
 }
 
 /** The paths of one Ingress, in order, with host lowercased and path defaulted; invalid ones reported. */
@@ -234,17 +323,16 @@ function candidatesOf(ingress: SourcedObject<Ingress>, diagnostics: Diagnostic[]
   return out;
 }
 
-const SSL_REDIRECT = 'nginx.ingress.kubernetes.io/ssl-redirect';
-const FORCE_SSL_REDIRECT = 'nginx.ingress.kubernetes.io/force-ssl-redirect';
+const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';
 
 /**
  * ingress-nginx's annotations, so an operator's Ingresses carry over: `ssl-redirect: "false"` serves a
- * TLS host on plain HTTP too; `force-ssl-redirect: "true"` redirects even a host without TLS.
+ * TLS host on plain HTTP too; `force-ssl-redirect: "true"` redirects even a host without TLS. Both are
+ * read as ingress-nginx reads booleans (annotations/review.ts).
  */
-function redirectsToHttps(ingress: Ingress, hasTls: boolean): boolean {
-  const annotations = ingress.metadata.annotations;
-  if (annotations?.[FORCE_SSL_REDIRECT] === 'true') return true;
-  return hasTls && annotations?.[SSL_REDIRECT] !== 'false';
+function redirectsToHttps(review: AnnotationReview, hasTls: boolean): boolean {
+  if (review.forceSslRedirect) return true;
+  return hasTls && review.sslRedirect;
 }
 
 /**
