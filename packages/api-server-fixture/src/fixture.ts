@@ -35,7 +35,7 @@ export interface FixtureOptions {
   /** What /version answers. */
   version?: Partial<VersionInfo>;
   /** Objects stored before the server starts. */
-  objects?: KubeObject[];
+  objects?: object[];
 }
 
 export interface FailSpec extends RequestMatch {
@@ -217,7 +217,8 @@ export class ApiServerFixture extends EventEmitter {
   // --- object store ---
 
   /** Creates or replaces an object (status included, as given), defaulting its namespace to "default". */
-  apply<T extends KubeObject>(obj: T): T {
+  apply<T extends object>(input: T): T {
+    const obj = input as KubeObject;
     const type = this.typeOfObject(obj);
     const namespace = type.namespaced ? (obj.metadata?.namespace ?? 'default') : undefined;
     const name = obj.metadata?.name;
