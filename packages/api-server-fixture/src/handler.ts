@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { decodeContinue, encodeContinue, listItem } from './list.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
-import { groupVersion, type KubeObject, type ResourceType } from './resources.js';
+import { groupVersion, type KubeObject, qualifiedName, type ResourceType } from './resources.js';
 import { HttpError, sendJson } from './respond.js';
 import type { ResourceRoute, Verb } from './routes.js';
 import { fieldMatcher, labelMatcher, type Matcher, SelectorError } from './selectors.js';
@@ -64,7 +64,7 @@ function dispatch(ctx: HandlerContext, req: ResourceRequest, res: ServerResponse
       return;
     case 'get': {
       const obj = ctx.store.get(type, ns, route.name!);
-      if (!obj) throw new StoreError(404, 'NotFound', `${qualified(type)} "${route.name}" not found`);
+      if (!obj) throw new StoreError(404, 'NotFound', `${qualifiedName(type)} "${route.name}" not found`);
       out(200, obj);
       return;
     }
@@ -90,10 +90,6 @@ function dispatch(ctx: HandlerContext, req: ResourceRequest, res: ServerResponse
       return;
     }
   }
-}
-
-function qualified(type: ResourceType): string {
-  return type.group === '' ? type.resource : `${type.resource}.${type.group}`;
 }
 
 function selectors(req: ResourceRequest): Matcher {
@@ -325,7 +321,7 @@ function patch(ctx: HandlerContext, req: ResourceRequest, ns: string | undefined
       );
   }
   const current = ctx.store.get(type, ns, route.name!);
-  if (!current) throw new StoreError(404, 'NotFound', `${qualified(type)} "${route.name}" not found`);
+  if (!current) throw new StoreError(404, 'NotFound', `${qualifiedName(type)} "${route.name}" not found`);
   const patched = apply(structuredClone(current));
   // A resourceVersion in the patch is a precondition, as with PUT.
   const expected = patched.metadata?.resourceVersion;

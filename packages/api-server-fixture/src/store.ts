@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KubeObject, ResourceType } from './resources.js';
+import { type KubeObject, qualifiedName, type ResourceType } from './resources.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -116,7 +116,7 @@ export class Store {
   create(type: ResourceType, obj: KubeObject): KubeObject {
     const name = obj.metadata?.name ?? '';
     if (this.get(type, obj.metadata?.namespace, name)) {
-      throw new StoreError(409, 'AlreadyExists', `${messageName(type)} "${name}" already exists`);
+      throw new StoreError(409, 'AlreadyExists', `${qualifiedName(type)} "${name}" already exists`);
     }
     const stored = clone(obj);
     stored.metadata = {
@@ -150,7 +150,7 @@ export class Store {
       throw new StoreError(
         409,
         'Conflict',
-        `Operation cannot be fulfilled on ${messageName(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        `Operation cannot be fulfilled on ${qualifiedName(type)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
     const next = clone(mutate(clone(current)));
@@ -193,10 +193,6 @@ function specOf(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
-export function messageName(type: ResourceType): string {
-  return type.group === '' ? type.resource : `${type.resource}.${type.group}`;
-}
-
 export function notFound(type: ResourceType, name: string): StoreError {
-  return new StoreError(404, 'NotFound', `${messageName(type)} "${name}" not found`);
+  return new StoreError(404, 'NotFound', `${qualifiedName(type)} "${name}" not found`);
 }
