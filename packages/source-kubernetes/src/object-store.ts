@@ -1,0 +1,115 @@
+// The objects of the cluster as the gateway reads them: validated once per version, as a file's are;
+// an object in error is kept out with its diagnostics, the others are served. Also knows which Services
+// and Secrets an Ingress refers to, so a change to one that nothing refers to causes no rebuild.
+import {
+  type Diagnostic,
+  type EndpointSlice,
+  type Endpoints,
+  type Ingress,
+  type IngressClass,
+  type Kind,
+  type KubeObject,
+  type Secret,
+  type Service,
+  type Snapshot,
+  type SnapshotResult,
+  type SourcedObject,
+  validateObject,
+} from '@gateway/manifests';
+
+export type ObjectKey = string;
+
+/** `namespace/name` (`name` for IngressClass). */
+export function keyOf(raw: { metadata?: { namespace?: string; name?: string } }): ObjectKey {
+  const m = raw.metadata ?? {};
+  return m.namespace === undefined || m.namespace === '' ? (m.name ?? '') : `${m.namespace}/${m.name ?? ''}`;
+}
+
+const KINDS: readonly Kind[] = ['Ingress', 'IngressClass', 'Service', 'EndpointSlice', 'Endpoints', 'Secret'];
+
+export class ObjectStore {
+  private readonly objects = new Map<Kind, Map<ObjectKey, SourcedObject>>(KINDS.map((k) => [k, new Map()]));
+  /** Objects left out, by `kind/key`: their diagnostics are part of every snapshot. */
+  private readonly invalid = new Map<string, Diagnostic[]>();
+  /** Arrival order by uid: the tie-break after creationTimestamp, stable across updates. */
+  private readonly orders = new Map<string, number>();
+  private nextOrder = 0;
+  private services = new Set<ObjectKey>();
+  private secrets = new Set<ObjectKey>();
+
+  /** Validates and stores (or replaces) an object; an invalid one replaces the valid one it updates. */
+  upsert(kind: Kind, raw: KubeObject): void {
+    const key = keyOf(raw);
+    const uid = raw.metadata.uid ?? `${kind}/${key}`;
+    let order = this.orders.get(uid);
+    if (order === undefined) {
+      order = this.nextOrder++;
+      this.orders.set(uid, order);
+    }
+    const { object, diagnostics } = validateObject(raw, { order });
+    const map = this.objects.get(kind)!;
+    const id = `${kind}/${key}`;
+    if (object === undefined || diagnostics.some((d) => d.severity === 'error')) {
+      map.delete(key);
+      this.invalid.set(id, diagnostics);
+      return;
+    }
+    if (diagnostics.length > 0) this.invalid.set(id, diagnostics);
+    else this.invalid.delete(id);
+    map.set(key, { object, source: { order } });
+  }
+
+  remove(kind: Kind, raw: KubeObject): void {
+    const key = keyOf(raw);
+    this.objects.get(kind)!.delete(key);
+    this.invalid.delete(`${kind}/${key}`);
+    if (raw.metadata.uid !== undefined) this.orders.delete(raw.metadata.uid);
+  }
+
+  get(kind: Kind, key: ObjectKey): SourcedObject | undefined {
+    return this.objects.get(kind)!.get(key);
+  }
+
+  /** Recomputes which Services and Secrets the Ingresses refer to; call once per rebuild. */
+  refreshReferences(): void {
+    const services = new Set<ObjectKey>();
+    const secrets = new Set<ObjectKey>();
+    for (const { object } of this.objects.get('Ingress')!.values()) {
+      const ingress = object as Ingress;
+      const ns = ingress.metadata.namespace ?? 'default';
+      const spec = ingress.spec;
+      if (spec?.defaultBackend?.service !== undefined)
+        services.add(`${ns}/${spec.defaultBackend.service.name}`);
+      for (const rule of spec?.rules ?? []) {
+        for (const path of rule.http?.paths ?? []) {
+          if (path.backend.service !== undefined) services.add(`${ns}/${path.backend.service.name}`);
+        }
+      }
+      for (const tls of spec?.tls ?? []) if (tls.secretName) secrets.add(`${ns}/${tls.secretName}`);
+    }
+    this.services = services;
+    this.secrets = secrets;
+  }
+
+  referencesService(key: ObjectKey): boolean {
+    return this.services.has(key);
+  }
+
+  referencesSecret(key: ObjectKey): boolean {
+    return this.secrets.has(key);
+  }
+
+  snapshot(): SnapshotResult {
+    const list = <T extends KubeObject>(kind: Kind) =>
+      Object.freeze([...this.objects.get(kind)!.values()]) as readonly SourcedObject<T>[];
+    const snapshot: Snapshot = Object.freeze({
+      ingresses: list<Ingress>('Ingress'),
+      ingressClasses: list<IngressClass>('IngressClass'),
+      services: list<Service>('Service'),
+      endpointSlices: list<EndpointSlice>('EndpointSlice'),
+      endpoints: list<Endpoints>('Endpoints'),
+      secrets: list<Secret>('Secret'),
+    });
+    return { snapshot, diagnostics: [...this.invalid.values()].flat() };
+  }
+}
