@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import type { ConfigSource } from '@gateway/manifests';
 // Entry point: `node apps/gateway/dist/cli.js --config PATH [flags]` (see flags.ts and --help).
 import { pino } from 'pino';
 import { FlagError, HELP, parseFlags } from './flags.js';
-import { check, EXIT_INVALID, startGateway } from './gateway.js';
+import { check, EXIT_INVALID, sourceFor, startGateway } from './gateway.js';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let flags: ReturnType<typeof parseFlags>;
@@ -17,15 +18,21 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (flags.config === undefined) {
-    process.stderr.write('ingress-gateway: cluster mode (--kubernetes, --kubeconfig) is not available yet\n');
-    return EXIT_INVALID;
-  }
-  if (flags.check) return check(flags, (line) => process.stdout.write(`${line}\n`));
-
   const destination = pino.destination({ fd: 1, sync: false });
   const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  const gateway = await startGateway(flags, log, destination);
+  let source: ConfigSource;
+  try {
+    source = sourceFor(flags, log);
+  } catch (err) {
+    process.stderr.write(`ingress-gateway: ${(err as Error).message}\n`);
+    return EXIT_INVALID;
+  }
+  if (flags.check) {
+    const code = await check(flags, (line) => process.stdout.write(`${line}\n`), log, source);
+    destination.flushSync();
+    return code;
+  }
+  const gateway = await startGateway(flags, log, destination, source);
   if (typeof gateway === 'number') {
     destination.flushSync();
     return gateway;

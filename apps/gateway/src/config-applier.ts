@@ -4,7 +4,13 @@
 import { performance } from 'node:perf_hooks';
 import type { EndpointPicker } from '@gateway/balancer';
 import type { DataPlane } from '@gateway/dataplane';
-import type { Diagnostic, ErrorPolicy, SnapshotResult, SourceChange } from '@gateway/manifests';
+import type {
+  Diagnostic,
+  EndpointObjects,
+  ErrorPolicy,
+  SnapshotResult,
+  SourceChange,
+} from '@gateway/manifests';
 import type { GatewayMetrics } from '@gateway/metrics';
 import type { CertificateStore } from '@gateway/tls';
 import {
@@ -39,11 +45,11 @@ export class ConfigApplier {
   }
 
   apply(change: SourceChange): boolean {
-    if (change.kind === 'endpoints' && this.current !== undefined) {
-      this.applyEndpoints(change.result, change.services);
-      return true;
-    }
-    return this.applySnapshot(change.result);
+    if (change.kind === 'snapshot') return this.applySnapshot(change.result);
+    // Before a first configuration there are no routes for endpoints to matter to; the first snapshot
+    // a source hands over already holds them.
+    if (this.current !== undefined) this.applyEndpoints(change.objects, change.services);
+    return true;
   }
 
   /** Translates a snapshot under the source's error policy; applies nothing. */
@@ -86,10 +92,10 @@ export class ConfigApplier {
   }
 
   /** Swaps in fresh endpoints for the backends of `services`; routes and balancer state stay. */
-  applyEndpoints(result: SnapshotResult, services: ReadonlySet<string>): void {
+  applyEndpoints(objects: EndpointObjects, services: ReadonlySet<string>): void {
     const current = this.current!;
     const started = performance.now();
-    const endpoints = refreshEndpoints(current, result.snapshot, services);
+    const endpoints = refreshEndpoints(current, objects, services);
     if (endpoints === current.endpoints) return;
     this.deps.dataPlane.setEndpoints(endpoints);
     this.current = { ...current, endpoints };

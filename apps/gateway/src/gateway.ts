@@ -2,9 +2,10 @@
 // step → the data plane, with metrics, health, access log and graceful shutdown.
 import { EndpointPicker } from '@gateway/balancer';
 import { DataPlane, type RequestRecord } from '@gateway/dataplane';
-import type { ConfigSource } from '@gateway/manifests';
+import type { ConfigSource, ErrorPolicy, SnapshotResult } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
 import { FileSource, loadConfig } from '@gateway/source-file';
+import { KubernetesSource, loadKubeConfig } from '@gateway/source-kubernetes';
 import { CertificateStore } from '@gateway/tls';
 import { CertificateCache, type TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
@@ -25,16 +26,34 @@ export function translateOptions(flags: Flags): TranslateOptions {
   };
 }
 
-/** The source the flags name. */
-export function sourceFor(flags: Flags): ConfigSource {
+/** The source the flags name; throws (with a message for the operator) when it cannot be set up. */
+export function sourceFor(flags: Flags, log: Logger): ConfigSource {
   if (flags.config !== undefined) return new FileSource(flags.config);
-  throw new Error('cluster mode (--kubernetes, --kubeconfig) is not available yet');
+  const { kubeConfig } = loadKubeConfig(
+    flags.kubeconfig !== undefined ? { path: flags.kubeconfig } : { inCluster: true },
+  );
+  return new KubernetesSource({ kubeConfig, namespace: flags.watchNamespace, log });
 }
 
-/** `--check`: validate and print diagnostics; 0 when valid, 2 when not. */
-export async function check(flags: Flags, out: (line: string) => void): Promise<number> {
-  const result = await loadConfig(flags.config!);
-  const outcome = compileSnapshot(result, { ...translateOptions(flags), now: Date.now() });
+/**
+ * `--check`: validate and print diagnostics; 0 when valid, 2 when not. In a cluster: list everything
+ * once, report, and stop (objects in error are left out when serving, so only they are reported).
+ */
+export async function check(
+  flags: Flags,
+  out: (line: string) => void,
+  log: Logger,
+  source: ConfigSource = sourceFor(flags, log),
+): Promise<number> {
+  let result: SnapshotResult;
+  const policy: ErrorPolicy = source.errorPolicy;
+  if (flags.config !== undefined) {
+    result = await loadConfig(flags.config);
+  } else {
+    result = await source.start(() => {});
+    await source.close();
+  }
+  const outcome = compileSnapshot(result, { ...translateOptions(flags), now: Date.now() }, policy);
   for (const line of describe(outcome.diagnostics)) out(line);
   if (!outcome.ok) return EXIT_INVALID;
   for (const line of describeLeftOut(outcome.translated)) out(line);
@@ -51,7 +70,7 @@ export async function startGateway(
   flags: Flags,
   log: Logger,
   sink: LineSink,
-  source: ConfigSource = sourceFor(flags),
+  source: ConfigSource = sourceFor(flags, log),
 ): Promise<RunningGateway | number> {
   const metrics = new GatewayMetrics();
   const certificates = await CertificateStore.create();

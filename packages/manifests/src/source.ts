@@ -2,14 +2,18 @@
 // hand snapshots of objects, or a note that only endpoints changed, to one apply step. The CLI picks a
 // source; nothing downstream knows which it is.
 import type { SnapshotResult } from './snapshot.js';
+import type { Snapshot } from './types.js';
+
+/** The endpoint objects of some Services: what an endpoints-only change carries. */
+export type EndpointObjects = Pick<Snapshot, 'endpointSlices' | 'endpoints'>;
 
 export type SourceChange =
   | { readonly kind: 'snapshot'; readonly result: SnapshotResult }
   /**
    * Only EndpointSlices (or Endpoints) of these Services (`namespace/name`) changed: routes need not be
-   * recompiled. `result` holds every object, as for a snapshot.
+   * recompiled. `objects` holds every endpoint object of those Services (and may hold others).
    */
-  | { readonly kind: 'endpoints'; readonly result: SnapshotResult; readonly services: ReadonlySet<string> };
+  | { readonly kind: 'endpoints'; readonly objects: EndpointObjects; readonly services: ReadonlySet<string> };
 
 /**
  * How an error diagnostic is taken. `reject-snapshot`: a file is one document of the operator's, so one

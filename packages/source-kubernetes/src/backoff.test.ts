@@ -8,8 +8,8 @@ describe('backoffDelay', () => {
     { attempt: 3, random: 0, expected: 1000 },
     { attempt: 3, random: 0.5, expected: 1500 },
     { attempt: 7, random: 0, expected: 15_000 },
-    { attempt: 8, random: 0.999, expected: 29_993 },
-    { attempt: 100, random: 0.999, expected: 29_993 },
+    { attempt: 8, random: 0.999, expected: 29_985 },
+    { attempt: 100, random: 0.999, expected: 29_985 },
     { attempt: 100, random: 0, expected: 15_000 },
   ])('attempt $attempt, random $random → $expected ms', ({ attempt, random, expected }) => {
     expect(backoffDelay(attempt, random)).toBe(expected);

@@ -3,6 +3,7 @@
 // and Secrets an Ingress refers to, so a change to one that nothing refers to causes no rebuild.
 import {
   type Diagnostic,
+  type EndpointObjects,
   type EndpointSlice,
   type Endpoints,
   type Ingress,
@@ -18,6 +19,12 @@ import {
 } from '@gateway/manifests';
 
 export type ObjectKey = string;
+
+/** `namespace/name` of the Service a raw EndpointSlice belongs to (its `kubernetes.io/service-name` label). */
+export function serviceOfSlice(raw: KubeObject): ObjectKey | undefined {
+  const service = raw.metadata.labels?.['kubernetes.io/service-name'];
+  return service === undefined ? undefined : `${raw.metadata.namespace ?? 'default'}/${service}`;
+}
 
 /** `namespace/name` (`name` for IngressClass). */
 export function keyOf(raw: { metadata?: { namespace?: string; name?: string } }): ObjectKey {
@@ -36,6 +43,8 @@ export class ObjectStore {
   private nextOrder = 0;
   private services = new Set<ObjectKey>();
   private secrets = new Set<ObjectKey>();
+  /** EndpointSlice keys by the Service they belong to: an endpoints-only refresh reads just these. */
+  private readonly slicesByService = new Map<ObjectKey, Set<ObjectKey>>();
 
   /** Validates and stores (or replaces) an object; an invalid one replaces the valid one it updates. */
   upsert(kind: Kind, raw: KubeObject): void {
@@ -57,11 +66,25 @@ export class ObjectStore {
     if (diagnostics.length > 0) this.invalid.set(id, diagnostics);
     else this.invalid.delete(id);
     map.set(key, { object, source: { order } });
+    if (kind === 'EndpointSlice') {
+      const service = serviceOfSlice(raw);
+      if (service !== undefined) {
+        const keys = this.slicesByService.get(service);
+        if (keys === undefined) this.slicesByService.set(service, new Set([key]));
+        else keys.add(key);
+      }
+    }
   }
 
   remove(kind: Kind, raw: KubeObject): void {
     const key = keyOf(raw);
     this.objects.get(kind)!.delete(key);
+    if (kind === 'EndpointSlice') {
+      const service = serviceOfSlice(raw);
+      const keys = service === undefined ? undefined : this.slicesByService.get(service);
+      keys?.delete(key);
+      if (keys?.size === 0) this.slicesByService.delete(service!);
+    }
     this.invalid.delete(`${kind}/${key}`);
     if (raw.metadata.uid !== undefined) this.orders.delete(raw.metadata.uid);
   }
@@ -97,6 +120,19 @@ export class ObjectStore {
 
   referencesSecret(key: ObjectKey): boolean {
     return this.secrets.has(key);
+  }
+
+  /** The EndpointSlices of these Services (`namespace/name`), as an endpoints-only refresh reads them. */
+  slicesOf(services: ReadonlySet<ObjectKey>): EndpointObjects {
+    const slices = this.objects.get('EndpointSlice')!;
+    const found: SourcedObject<EndpointSlice>[] = [];
+    for (const service of services) {
+      for (const key of this.slicesByService.get(service) ?? []) {
+        const slice = slices.get(key);
+        if (slice !== undefined) found.push(slice as SourcedObject<EndpointSlice>);
+      }
+    }
+    return { endpointSlices: found, endpoints: [] };
   }
 
   snapshot(): SnapshotResult {

@@ -1,0 +1,135 @@
+// The Kubernetes API server as a `ConfigSource`: informers for every watched kind feed one object
+// store; changes are coalesced over a short hold-off into either a full snapshot or, when only the
+// EndpointSlices of referenced Services changed, an endpoints-only change. Objects nothing refers to
+// (a Service no Ingress names, a Secret no Ingress names) cause no rebuild.
+import type { ConfigSource, Kind, KubeObject, SnapshotResult, SourceChange } from '@gateway/manifests';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiClient } from './api-client.js';
+import type { BackoffOptions } from './backoff.js';
+import { KindWatch, type SourceLogger } from './kind-watch.js';
+import { keyOf, ObjectStore, serviceOfSlice } from './object-store.js';
+import { WATCHED_KINDS, type WatchedKind } from './resources.js';
+
+export interface KubernetesSourceOptions {
+  readonly kubeConfig: KubeConfig;
+  /** `--watch-namespace`: namespaced kinds are watched there only (IngressClass is cluster-wide). */
+  readonly namespace?: string | undefined;
+  readonly log: SourceLogger;
+  /** Quiet time after the last change before it is handed over. Default 50 ms. */
+  readonly holdOffMs?: number;
+  /** Longest a change waits while others keep coming. Default 500 ms. */
+  readonly maxHoldOffMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** The kinds to watch; default every kind the gateway reads from a cluster. */
+  readonly kinds?: readonly WatchedKind[];
+}
+
+export class KubernetesSource implements ConfigSource {
+  readonly errorPolicy = 'skip-object';
+  readonly description: string;
+  readonly client: ApiClient;
+  private readonly store = new ObjectStore();
+  private readonly watches: KindWatch[];
+  private readonly holdOffMs: number;
+  private readonly maxHoldOffMs: number;
+  private onChange: ((change: SourceChange) => void) | undefined;
+  private synced = false;
+  private closed = false;
+  private pendingFull = false;
+  private readonly pendingServices = new Set<string>();
+  private firstPendingAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: KubernetesSourceOptions) {
+    this.client = new ApiClient(opts.kubeConfig);
+    this.description = this.client.server;
+    this.holdOffMs = opts.holdOffMs ?? 50;
+    this.maxHoldOffMs = opts.maxHoldOffMs ?? 500;
+    const handlers = {
+      upsert: (kind: WatchedKind, object: KubeObject) => {
+        this.store.upsert(kind.kind, object);
+        this.changed(kind.kind, object);
+      },
+      remove: (kind: WatchedKind, object: KubeObject) => {
+        this.store.remove(kind.kind, object);
+        this.changed(kind.kind, object);
+      },
+    };
+    this.watches = (opts.kinds ?? WATCHED_KINDS).map(
+      (kind) =>
+        new KindWatch(kind, this.client, opts.kubeConfig, opts.namespace, handlers, opts.log, opts.backoff),
+    );
+  }
+
+  /** Resolves once every kind has been listed: the gateway is ready then, not before. */
+  async start(onChange: (change: SourceChange) => void): Promise<SnapshotResult> {
+    this.onChange = onChange;
+    for (const w of this.watches) w.start();
+    await Promise.all(this.watches.map((w) => w.listed));
+    this.store.refreshReferences();
+    this.synced = true;
+    return this.store.snapshot();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await Promise.all(this.watches.map((w) => w.close()));
+  }
+
+  /** Objects as the informers hold them now (the Ingress status writer reads them). */
+  get objects(): ObjectStore {
+    return this.store;
+  }
+
+  private changed(kind: Kind, object: KubeObject): void {
+    // Until every kind has listed, start() hands over everything at once.
+    if (!this.synced || this.closed) return;
+    switch (kind) {
+      case 'Ingress':
+      case 'IngressClass':
+        this.pendingFull = true;
+        break;
+      case 'Service':
+        if (!this.store.referencesService(keyOf(object))) return;
+        this.pendingFull = true;
+        break;
+      case 'Secret':
+        if (!this.store.referencesSecret(keyOf(object))) return;
+        this.pendingFull = true;
+        break;
+      case 'EndpointSlice': {
+        const service = serviceOfSlice(object);
+        if (service === undefined || !this.store.referencesService(service)) return;
+        this.pendingServices.add(service);
+        break;
+      }
+      default:
+        return;
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    const now = Date.now();
+    if (this.timer === undefined) this.firstPendingAt = now;
+    clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(this.holdOffMs, this.firstPendingAt + this.maxHoldOffMs - now));
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const full = this.pendingFull;
+    const services = new Set(this.pendingServices);
+    this.pendingFull = false;
+    this.pendingServices.clear();
+    if (full) {
+      this.store.refreshReferences();
+      this.onChange?.({ kind: 'snapshot', result: this.store.snapshot() });
+    } else if (services.size > 0) {
+      this.onChange?.({ kind: 'endpoints', objects: this.store.slicesOf(services), services });
+    }
+  }
+}
