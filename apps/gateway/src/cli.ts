@@ -30,7 +30,9 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   if (flags.check) {
     const code = await check(flags, (line) => process.stdout.write(`${line}\n`), log, source);
     destination.flushSync();
-    return code;
+    // The API client's pooled keep-alive connections would hold the process open for a while.
+    process.stdout.write('', () => process.exit(code));
+    return undefined;
   }
   const gateway = await startGateway(flags, log, destination, source);
   if (typeof gateway === 'number') {
