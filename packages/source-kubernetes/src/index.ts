@@ -6,3 +6,12 @@ export {
   type LeaseSpec,
 } from './leader-election.js';
 export type { Logger } from './log.js';
+export {
+  type LoadBalancerIngress,
+  normaliseAddresses,
+  PublishAddresses,
+  type PublishSource,
+  parsePublishService,
+  parsePublishStatusAddress,
+  sameAddresses,
+} from './publish-address.js';
