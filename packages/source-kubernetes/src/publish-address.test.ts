@@ -190,7 +190,12 @@ describe('PublishAddresses against the API server', () => {
     spec,
     status,
   });
-  const pod = (name: string, nodeName: string, isReady: boolean, labels = { app: 'gateway' }) => ({
+  const pod = (
+    name: string,
+    nodeName: string,
+    isReady: boolean,
+    labels: Record<string, string> = { app: 'gateway' },
+  ) => ({
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'ingress', labels },
