@@ -1,4 +1,12 @@
 export {
+  type AddressSource,
+  INGRESS_STATUS_DEFAULTS,
+  type IngressObject,
+  IngressStatusWriter,
+  type IngressStatusWriterOptions,
+  type IngressView,
+} from './ingress-status.js';
+export {
   LEADER_ELECTION_DEFAULTS,
   LeaderElector,
   type LeaderElectorOptions,
