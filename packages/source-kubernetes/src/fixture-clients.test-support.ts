@@ -40,3 +40,23 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** The RBAC rules the deploy manifests grant for these calls, as `verb group resource[/subresource]`. */
+const GRANTED = new Set([
+  'get coordination.k8s.io leases',
+  'create coordination.k8s.io leases',
+  'update coordination.k8s.io leases',
+  'update networking.k8s.io ingresses/status',
+  'get  services',
+  'list  pods',
+  'get  nodes',
+]);
+
+/** Every call the code made is one the manifests grant (denials injected by a test included). */
+export function ungrantedCalls(api: ApiServerFixture): string[] {
+  return api.requests
+    .map(
+      (r) => `${r.verb} ${r.group ?? ''} ${r.resource ?? r.path}${r.subresource ? `/${r.subresource}` : ''}`,
+    )
+    .filter((call) => !GRANTED.has(call));
+}

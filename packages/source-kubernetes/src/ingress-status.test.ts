@@ -1,6 +1,6 @@
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clientFor, RecordingLogger, within } from './fixture-clients.test-support.js';
+import { clientFor, RecordingLogger, ungrantedCalls, within } from './fixture-clients.test-support.js';
 import { type IngressObject, IngressStatusWriter, type IngressView } from './ingress-status.js';
 import { LeaderElector, type Leadership } from './leader-election.js';
 import { type LoadBalancerIngress, PublishAddresses, parsePublishStatusAddress } from './publish-address.js';
@@ -63,6 +63,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
+  expect(ungrantedCalls(api)).toEqual([]);
   await api.stop();
 });
 

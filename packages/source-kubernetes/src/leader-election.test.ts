@@ -1,6 +1,6 @@
 import { ApiServerFixture, type WriteEvent } from '@gateway/api-server-fixture';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clientFor, RecordingLogger, within } from './fixture-clients.test-support.js';
+import { clientFor, RecordingLogger, ungrantedCalls, within } from './fixture-clients.test-support.js';
 import { LeaderElector, type LeaderElectorOptions } from './leader-election.js';
 
 // Short durations keep the tests fast; the same ratios as the defaults' (lease > deadline > period).
@@ -18,6 +18,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const e of electors.splice(0)) e.stop();
+  expect(ungrantedCalls(api)).toEqual([]);
   await api.stop();
 });
 

@@ -1,6 +1,6 @@
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clientFor, RecordingLogger } from './fixture-clients.test-support.js';
+import { clientFor, RecordingLogger, ungrantedCalls } from './fixture-clients.test-support.js';
 import {
   labelSelector,
   nodeAddress,
@@ -180,6 +180,7 @@ describe('PublishAddresses against the API server', () => {
     api = await ApiServerFixture.start({ tokens: { a: 'gw-a' } });
   });
   afterEach(async () => {
+    expect(ungrantedCalls(api)).toEqual([]);
     await api.stop();
   });
 
