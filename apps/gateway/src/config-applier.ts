@@ -20,6 +20,7 @@ import {
   type Route,
   refreshEndpoints,
   type TranslateOptions,
+  type TranslateResult,
 } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { compileSnapshot, describe, type ReconcileOutcome } from './reconciler.js';
@@ -33,6 +34,8 @@ export interface ConfigApplierDeps {
   readonly policy: ErrorPolicy;
   /** Called per compile: options may hold the time (certificate validity). */
   readonly options: () => TranslateOptions;
+  /** After each swap: the Ingresses (`namespace/name`) the new configuration serves. */
+  readonly applied?: ((served: ReadonlySet<string>) => void) | undefined;
 }
 
 export class ConfigApplier {
@@ -59,10 +62,10 @@ export class ConfigApplier {
 
   /** Compiles and swaps in a whole snapshot; false (nothing changed) when it is rejected. */
   applySnapshot(result: SnapshotResult): boolean {
-    return this.applyOutcome(this.compile(result));
+    return this.applyOutcome(this.compile(result), result);
   }
 
-  applyOutcome(outcome: ReconcileOutcome): boolean {
+  applyOutcome(outcome: ReconcileOutcome, result: SnapshotResult): boolean {
     const { dataPlane, certificates, picker, metrics, log } = this.deps;
     const started = performance.now();
     logDiagnostics(log, outcome.diagnostics);
@@ -87,6 +90,7 @@ export class ConfigApplier {
       log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');
     });
     metrics.reloaded(true);
+    this.deps.applied?.(servedIngresses(result, outcome.translated));
     log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
     return true;
   }
@@ -115,6 +119,17 @@ export class ConfigApplier {
       })),
     );
   }
+}
+
+/** The Ingresses a configuration serves: ours by class, valid, and not excluded (canary, fail-closed). */
+function servedIngresses(result: SnapshotResult, translated: TranslateResult): Set<string> {
+  const key = (namespace: string | undefined, name: string) => `${namespace ?? 'default'}/${name}`;
+  const served = new Set(
+    result.snapshot.ingresses.map((i) => key(i.object.metadata.namespace, i.object.metadata.name)),
+  );
+  for (const i of translated.ignored) served.delete(key(i.namespace, i.name));
+  for (const i of translated.excluded) served.delete(key(i.namespace, i.name));
+  return served;
 }
 
 /** Every route of the configuration (rules, per-host defaults, the catch-all): each names its Ingress. */

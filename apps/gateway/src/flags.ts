@@ -9,6 +9,8 @@ export interface Flags {
   controllerName: string;
   publishService?: string;
   publishStatusAddress?: string;
+  electionId: string;
+  electionLeaseDuration: number;
   ingressClass?: string;
   bindAddress: string;
   httpPort: number;
@@ -33,14 +35,18 @@ Secrets as one HTTP/HTTPS entry point.
 
 Source (one of):
   --config PATH                  YAML file (multi-document) or directory of manifests; watched
-  --kubernetes                   cluster mode with the in-cluster service account (not yet available)
-  --kubeconfig PATH              cluster mode with a kubeconfig file (not yet available)
+  --kubernetes                   cluster mode with the in-cluster service account
+  --kubeconfig PATH              cluster mode with a kubeconfig file
 
 Cluster mode:
   --watch-namespace NS           namespace to watch (default: all)
   --controller-name NAME         IngressClass spec.controller we own (default: k8s.io/ingress-gateway)
   --publish-service NS/NAME      Service whose address goes into Ingress status
-  --publish-status-address ADDR  address that goes into Ingress status
+  --publish-status-address ADDR  address(es), comma-separated, that go into Ingress status
+  --election-id NAME             Lease (in the gateway's namespace) whose holder alone writes Ingress
+                                 status (default: ingress-gateway-leader)
+  --election-lease-duration S    how long a dead leader holds the Lease before another replica takes
+                                 over, seconds (default: 15)
 
 Serving:
   --ingress-class NAME           serve only Ingresses of this class (spec.ingressClassName or the
@@ -76,6 +82,8 @@ const OPTIONS = {
   'controller-name': { type: 'string' },
   'publish-service': { type: 'string' },
   'publish-status-address': { type: 'string' },
+  'election-id': { type: 'string' },
+  'election-lease-duration': { type: 'string' },
   'ingress-class': { type: 'string' },
   'bind-address': { type: 'string' },
   'http-port': { type: 'string' },
@@ -124,6 +132,8 @@ export function parseFlags(argv: readonly string[]): Flags {
     controllerName: values['controller-name'] ?? 'k8s.io/ingress-gateway',
     publishService: values['publish-service'],
     publishStatusAddress: values['publish-status-address'],
+    electionId: values['election-id'] ?? 'ingress-gateway-leader',
+    electionLeaseDuration: seconds('election-lease-duration', values['election-lease-duration'], 15),
     ingressClass: values['ingress-class'],
     bindAddress: values['bind-address'] ?? '0.0.0.0',
     httpPort: port('http-port', values['http-port'], 8080),

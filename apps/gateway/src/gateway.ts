@@ -11,6 +11,7 @@ import { CertificateCache, type TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
+import { startClusterStatus } from './cluster-status.js';
 import { ConfigApplier, summary } from './config-applier.js';
 import type { Flags } from './flags.js';
 import { compileSnapshot, describe, describeLeftOut } from './reconciler.js';
@@ -29,10 +30,15 @@ export function translateOptions(flags: Flags): TranslateOptions {
 /** The source the flags name; throws (with a message for the operator) when it cannot be set up. */
 export function sourceFor(flags: Flags, log: Logger): ConfigSource {
   if (flags.config !== undefined) return new FileSource(flags.config);
-  const { kubeConfig } = loadKubeConfig(
+  const { kubeConfig, namespace } = loadKubeConfig(
     flags.kubeconfig !== undefined ? { path: flags.kubeconfig } : { inCluster: true },
   );
-  return new KubernetesSource({ kubeConfig, namespace: flags.watchNamespace, log });
+  return new KubernetesSource({
+    kubeConfig,
+    namespace: flags.watchNamespace,
+    gatewayNamespace: namespace,
+    log,
+  });
 }
 
 /**
@@ -112,6 +118,7 @@ export async function startGateway(
   const options = translateOptions(flags);
   // Parsed certificates survive between compiles: an unchanged Secret is not parsed again.
   const certificateCache = new CertificateCache();
+  const status = source instanceof KubernetesSource ? startClusterStatus(source, flags, log) : undefined;
   const applier = new ConfigApplier({
     dataPlane,
     certificates,
@@ -120,6 +127,7 @@ export async function startGateway(
     log,
     policy: source.errorPolicy,
     options: () => ({ ...options, now: Date.now(), certificateCache }),
+    applied: status === undefined ? undefined : (served) => status.setServed(served),
   });
 
   let live = false;
@@ -131,7 +139,8 @@ export async function startGateway(
   const first = source.start(onChange);
   if (source.errorPolicy === 'reject-snapshot') {
     // A file that is wrong at start is a mistake to fix now: exit 2 before listening on anything.
-    const outcome = applier.compile(await first);
+    const loaded = await first;
+    const outcome = applier.compile(loaded);
     if (!outcome.ok) {
       await source.close();
       // Plain text on stderr, as --check prints it: this is read by a person at a terminal or in a pod log.
@@ -139,7 +148,7 @@ export async function startGateway(
       process.stderr.write(`ingress-gateway: invalid configuration in ${source.description}; not starting\n`);
       return EXIT_INVALID;
     }
-    applier.applyOutcome(outcome);
+    applier.applyOutcome(outcome, loaded);
     ready = true;
   }
 
@@ -167,6 +176,7 @@ export async function startGateway(
     async stop() {
       ready = false;
       stopped = true;
+      await status?.close();
       await source.close();
       await dataPlane.close(flags.shutdownTimeout * 1000);
       live = false;

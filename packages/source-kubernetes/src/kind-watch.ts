@@ -6,13 +6,8 @@ import type { KubeObject } from '@gateway/manifests';
 import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import type { ApiClient } from './api-client.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import type { Logger } from './log.js';
 import { collectionPath, qualifiedResource, type WatchedKind } from './resources.js';
-
-export interface SourceLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface KindWatchHandlers {
   upsert(kind: WatchedKind, object: KubeObject): void;
@@ -48,7 +43,7 @@ export class KindWatch {
     kubeConfig: KubeConfig,
     namespace: string | undefined,
     private readonly handlers: KindWatchHandlers,
-    private readonly log: SourceLogger,
+    private readonly log: Logger,
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
   ) {
     this.resource = qualifiedResource(kind);

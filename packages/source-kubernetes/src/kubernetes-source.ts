@@ -6,15 +6,17 @@ import type { ConfigSource, Kind, KubeObject, SnapshotResult, SourceChange } fro
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from './api-client.js';
 import type { BackoffOptions } from './backoff.js';
-import { KindWatch, type SourceLogger } from './kind-watch.js';
-import { keyOf, ObjectStore, serviceOfSlice } from './object-store.js';
+import type { IngressView } from './ingress-status.js';
+import { KindWatch } from './kind-watch.js';
+import type { Logger } from './log.js';
+import { keyOf, ObjectStore, onlyStatusChanged, serviceOfSlice } from './object-store.js';
 import { WATCHED_KINDS, type WatchedKind } from './resources.js';
 
 export interface KubernetesSourceOptions {
   readonly kubeConfig: KubeConfig;
   /** `--watch-namespace`: namespaced kinds are watched there only (IngressClass is cluster-wide). */
   readonly namespace?: string | undefined;
-  readonly log: SourceLogger;
+  readonly log: Logger;
   /** Quiet time after the last change before it is handed over. Default 50 ms. */
   readonly holdOffMs?: number;
   /** Longest a change waits while others keep coming. Default 500 ms. */
@@ -22,13 +24,17 @@ export interface KubernetesSourceOptions {
   readonly backoff?: BackoffOptions;
   /** The kinds to watch; default every kind the gateway reads from a cluster. */
   readonly kinds?: readonly WatchedKind[];
+  /** The gateway's own namespace (its Lease, `--publish-service`); default `default`. */
+  readonly gatewayNamespace?: string;
 }
 
 export class KubernetesSource implements ConfigSource {
   readonly errorPolicy = 'skip-object';
   readonly description: string;
   readonly client: ApiClient;
+  readonly gatewayNamespace: string;
   private readonly store = new ObjectStore();
+  private readonly ingressListeners: Array<() => void> = [];
   private readonly watches: KindWatch[];
   private readonly holdOffMs: number;
   private readonly maxHoldOffMs: number;
@@ -43,15 +49,22 @@ export class KubernetesSource implements ConfigSource {
   constructor(opts: KubernetesSourceOptions) {
     this.client = new ApiClient(opts.kubeConfig);
     this.description = this.client.server;
+    this.gatewayNamespace = opts.gatewayNamespace ?? 'default';
     this.holdOffMs = opts.holdOffMs ?? 50;
     this.maxHoldOffMs = opts.maxHoldOffMs ?? 500;
     const handlers = {
       upsert: (kind: WatchedKind, object: KubeObject) => {
-        this.store.upsert(kind.kind, object);
+        const previous = this.store.upsert(kind.kind, object);
+        if (kind.kind === 'Ingress') this.ingressChanged();
+        // A status write (our own, among others) comes back as an update: nothing to rebuild.
+        if (kind.kind === 'Ingress' && previous !== undefined && onlyStatusChanged(previous.object, object)) {
+          if (this.store.get('Ingress', keyOf(object)) !== undefined) return;
+        }
         this.changed(kind.kind, object);
       },
       remove: (kind: WatchedKind, object: KubeObject) => {
         this.store.remove(kind.kind, object);
+        if (kind.kind === 'Ingress') this.ingressChanged();
         this.changed(kind.kind, object);
       },
     };
@@ -77,9 +90,18 @@ export class KubernetesSource implements ConfigSource {
     await Promise.all(this.watches.map((w) => w.close()));
   }
 
-  /** Objects as the informers hold them now (the Ingress status writer reads them). */
-  get objects(): ObjectStore {
-    return this.store;
+  /** The Ingresses as the informers hold them now, for the status writer. */
+  ingressView(): IngressView {
+    return this.store.ingressView();
+  }
+
+  /** `listener` is called on every Ingress event, status-only ones included. */
+  onIngressEvent(listener: () => void): void {
+    this.ingressListeners.push(listener);
+  }
+
+  private ingressChanged(): void {
+    if (this.synced) for (const l of this.ingressListeners) l();
   }
 
   private changed(kind: Kind, object: KubeObject): void {

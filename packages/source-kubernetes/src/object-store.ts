@@ -17,6 +17,7 @@ import {
   type SourcedObject,
   validateObject,
 } from '@gateway/manifests';
+import type { IngressObject, IngressView } from './ingress-status.js';
 
 export type ObjectKey = string;
 
@@ -46,8 +47,11 @@ export class ObjectStore {
   /** EndpointSlice keys by the Service they belong to: an endpoints-only refresh reads just these. */
   private readonly slicesByService = new Map<ObjectKey, Set<ObjectKey>>();
 
-  /** Validates and stores (or replaces) an object; an invalid one replaces the valid one it updates. */
-  upsert(kind: Kind, raw: KubeObject): void {
+  /**
+   * Validates and stores (or replaces) an object; an invalid one replaces the valid one it updates.
+   * Returns the valid object it replaced, if any.
+   */
+  upsert(kind: Kind, raw: KubeObject): SourcedObject | undefined {
     const key = keyOf(raw);
     const uid = raw.metadata.uid ?? `${kind}/${key}`;
     let order = this.orders.get(uid);
@@ -57,11 +61,12 @@ export class ObjectStore {
     }
     const { object, diagnostics } = validateObject(raw, { order });
     const map = this.objects.get(kind)!;
+    const previous = map.get(key);
     const id = `${kind}/${key}`;
     if (object === undefined || diagnostics.some((d) => d.severity === 'error')) {
       map.delete(key);
       this.invalid.set(id, diagnostics);
-      return;
+      return previous;
     }
     if (diagnostics.length > 0) this.invalid.set(id, diagnostics);
     else this.invalid.delete(id);
@@ -74,6 +79,7 @@ export class ObjectStore {
         else keys.add(key);
       }
     }
+    return previous;
   }
 
   remove(kind: Kind, raw: KubeObject): void {
@@ -135,6 +141,17 @@ export class ObjectStore {
     return { endpointSlices: found, endpoints: [] };
   }
 
+  /** The Ingresses as stored (with resourceVersion and status), for the status writer. */
+  ingressView(): IngressView {
+    const ingresses = this.objects.get('Ingress')!;
+    return {
+      get: (namespace, name) => ingresses.get(`${namespace}/${name}`)?.object as IngressObject | undefined,
+      all: function* () {
+        for (const { object } of ingresses.values()) yield object as IngressObject;
+      },
+    };
+  }
+
   snapshot(): SnapshotResult {
     const list = <T extends KubeObject>(kind: Kind) =>
       Object.freeze([...this.objects.get(kind)!.values()]) as readonly SourcedObject<T>[];
@@ -148,4 +165,18 @@ export class ObjectStore {
     });
     return { snapshot, diagnostics: [...this.invalid.values()].flat() };
   }
+}
+
+/**
+ * True when an update changed nothing the configuration reads: a status write (ours, or another
+ * controller's), a resourceVersion or managedFields bump. Such an Ingress event needs no rebuild.
+ */
+export function onlyStatusChanged(previous: KubeObject, next: KubeObject): boolean {
+  const a = previous as Ingress;
+  const b = next as Ingress;
+  return (
+    JSON.stringify(a.spec) === JSON.stringify(b.spec) &&
+    JSON.stringify(a.metadata.annotations ?? {}) === JSON.stringify(b.metadata.annotations ?? {}) &&
+    a.metadata.creationTimestamp === b.metadata.creationTimestamp
+  );
 }
