@@ -30,6 +30,7 @@ const { values } = parseArgs({
     recompiles: { type: 'string', default: '5' },
     tls: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '600' },
   },
@@ -62,6 +63,15 @@ const watchdog = setTimeout(async () => {
   process.exit(1);
 }, Number(values['timeout-s']) * 1000);
 watchdog.unref();
+
+// Whatever fails, the gateway child, the fixture and the backends are stopped.
+const fail = async (err) => {
+  console.error(`cluster-scale: ${err?.stack ?? err}`);
+  await cleanup();
+  process.exit(1);
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -125,7 +135,7 @@ api.on('request', (rec) =>
 
 // --- the gateway ---
 
-const execArgv = [];
+const execArgv = [...values['node-arg']];
 if (values['cpu-prof'] !== undefined) {
   mkdirSync(values['cpu-prof'], { recursive: true });
   execArgv.push('--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`);
@@ -249,7 +259,20 @@ const lists = requestLog.filter((r) => r.verb === 'list');
 const lastListAt = max(lists.map((r) => r.at));
 const fixtureCpuS = (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6;
 const gatewayCpuAtReadyS = cpuSecondsOf(child.pid);
-const afterSync = rssOf(child.pid);
+const heapOf = async () => {
+  const text = (await get(ports.metrics, '/metrics')).body;
+  const mb = (name) => {
+    const v = new RegExp(`^${name}\\s+(\\S+)`, 'm').exec(text)?.[1];
+    return v === undefined ? undefined : r1(Number(v) / 2 ** 20);
+  };
+  return {
+    rssMetricMB: mb('process_resident_memory_bytes'),
+    heapUsedMB: mb('nodejs_heap_size_used_bytes'),
+    heapTotalMB: mb('nodejs_heap_size_total_bytes'),
+    externalMB: mb('nodejs_external_memory_bytes'),
+  };
+};
+const afterSync = { ...rssOf(child.pid), ...(await heapOf()) };
 
 // --- baseline: a request through the gateway with nothing changing (the no-op) ---
 
@@ -305,9 +328,7 @@ for (let i = 0; i < CHANGES; i++) {
   current = next;
   await sleep(100);
 }
-const afterChanges = rssOf(child.pid);
-const metricsText = (await get(ports.metrics, '/metrics')).body;
-const metricRss = /^process_resident_memory_bytes\s+(\S+)/m.exec(metricsText)?.[1];
+const afterChanges = { ...rssOf(child.pid), ...(await heapOf()) };
 
 // --- stop ---
 
@@ -328,6 +349,7 @@ const readyAfterListsMs = readyAt - lastListAt;
 const result = {
   date: new Date().toISOString(),
   machine: { nproc: (await import('node:os')).availableParallelism(), node: process.version },
+  gatewayNodeArgs: execArgv,
   objects: {
     ingresses: N,
     paths: N * 5,
@@ -349,11 +371,7 @@ const result = {
     gatewayCpuS: gatewayCpuAtReadyS,
     fixtureCpuS: r1(fixtureCpuS),
   },
-  rss: {
-    afterSync,
-    afterChanges,
-    metricAfterChangesMB: metricRss ? r1(Number(metricRss) / 2 ** 20) : undefined,
-  },
+  memory: { afterSync, afterChanges },
   noopRequestRttMs: { median: r1(median(rtts) * 100) / 100, max: r1(max(rtts)) },
   recompiles,
   endpointChanges,
@@ -406,6 +424,14 @@ console.log(
     `${afterChanges.rssMB} (${afterChanges.hwmMB})`,
     '< 300',
     afterChanges.rssMB < TARGETS.rssMB,
+  ),
+);
+console.log(
+  row(
+    '  JS heap used / total (MB), after sync → after changes',
+    `${afterSync.heapUsedMB}/${afterSync.heapTotalMB} → ${afterChanges.heapUsedMB}/${afterChanges.heapTotalMB}`,
+    '',
+    undefined,
   ),
 );
 console.log(row('no-op: request through the gateway (ms, med / max)', mm(rtts), '', undefined));
