@@ -62,12 +62,13 @@ export class ConfigApplier {
 
   /** Compiles and swaps in a whole snapshot; false (nothing changed) when it is rejected. */
   applySnapshot(result: SnapshotResult): boolean {
-    return this.applyOutcome(this.compile(result), result);
+    const started = performance.now();
+    return this.applyOutcome(this.compile(result), result, started);
   }
 
-  applyOutcome(outcome: ReconcileOutcome, result: SnapshotResult): boolean {
+  /** `started`: when the compile began, so the logged time covers translate as well as the swap. */
+  applyOutcome(outcome: ReconcileOutcome, result: SnapshotResult, started = performance.now()): boolean {
     const { dataPlane, certificates, picker, metrics, log } = this.deps;
-    const started = performance.now();
     logDiagnostics(log, outcome.diagnostics);
     if (!outcome.ok) {
       metrics.reloaded(false);

@@ -1,5 +1,6 @@
 // The gateway: a source of objects (a YAML file or directory, or a Kubernetes API server) → the apply
 // step → the data plane, with metrics, health, access log and graceful shutdown.
+import { performance } from 'node:perf_hooks';
 import { EndpointPicker } from '@gateway/balancer';
 import { DataPlane, type RequestRecord } from '@gateway/dataplane';
 import type { ConfigSource, ErrorPolicy, SnapshotResult } from '@gateway/manifests';
@@ -140,6 +141,7 @@ export async function startGateway(
   if (source.errorPolicy === 'reject-snapshot') {
     // A file that is wrong at start is a mistake to fix now: exit 2 before listening on anything.
     const loaded = await first;
+    const compileStarted = performance.now();
     const outcome = applier.compile(loaded);
     if (!outcome.ok) {
       await source.close();
@@ -148,7 +150,7 @@ export async function startGateway(
       process.stderr.write(`ingress-gateway: invalid configuration in ${source.description}; not starting\n`);
       return EXIT_INVALID;
     }
-    applier.applyOutcome(outcome, loaded);
+    applier.applyOutcome(outcome, loaded, compileStarted);
     ready = true;
   }
 
