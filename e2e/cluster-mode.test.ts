@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPods } from './support/backends.js';
 import { certificateFor } from './support/certificates.js';
 import { type Cluster, eventually, readyz, startCluster, startClusterGateway } from './support/cluster.js';
-import type { GatewayProcess } from './support/gateway-process.js';
+import { type GatewayProcess, runCli } from './support/gateway-process.js';
 import { httpsRequest, request } from './support/http-client.js';
 import { ingress, service, slice, tlsSecret } from './support/manifests.js';
 
@@ -250,7 +250,6 @@ describe('cluster mode: not allowed to list', () => {
       ingress('app', 'theirs', [{ host: 'x.test', service: 'web' }], { ingressClassName: 'nginx' }),
     ]);
     try {
-      const { runCli } = await import('./support/gateway-process.js');
       const { code, stdout } = await runCli(['--kubeconfig', cluster.kubeconfig, '--check']);
       expect(code).toBe(0);
       expect(stdout).toMatch(/Ingress app\/theirs: not ours, ignored: class "nginx"/);
