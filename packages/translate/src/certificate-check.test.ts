@@ -1,26 +1,12 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { CERT_PEM, KEY_PEM } from './builders.test-support.js';
 import { CertificateCache, checkCertificate, validityProblem } from './certificate-check.js';
 
-// Self-signed for a.test and *.a.test, valid 2024-01-01T00:00:00Z to 2034-01-01T00:00:00Z (made with
-// selfsigned 5.5.0). Fixed text rather than generated per run: the clock is an argument, so one validity
-// window serves the expired and not-yet-valid cases, and the suite spends no time on RSA key generation.
-const EC_CERT = `-----BEGIN CERTIFICATE-----
-MIIBNjCB3qADAgECAgl0poeIE4YepyUwCgYIKoZIzj0EAwIwETEPMA0GA1UEAxMG
-YS50ZXN0MB4XDTI0MDEwMTAwMDAwMFoXDTM0MDEwMTAwMDAwMFowETEPMA0GA1UE
-AxMGYS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqwxg9YVpfxxyIM7q
-sP1Xow0wbPm2nbbI9QX1qRNVFmk6MthfdvzXNPwTT8IPYH25opN617yg46HXt2Je
-P1g1yKMfMB0wGwYDVR0RBBQwEoIGYS50ZXN0gggqLmEudGVzdDAKBggqhkjOPQQD
-AgNHADBEAiALDSRtObTi3ClvzMIQ4Wkmj2EBPWlVNAIhCBli6oDAXwIgdl3UJDf+
-TbSY6Xw7DwMtAN9wEjezU41IHT+pyTyLPds=
------END CERTIFICATE-----
-`;
-const EC_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/NvisHR3KoTrHrls
-Qz9RV6lVwtPdCHy8H3Hi7c0yObChRANCAASrDGD1hWl/HHIgzuqw/VejDTBs+bad
-tsj1BfWpE1UWaToy2F92/Nc0/BNPwg9gfbmik3rXvKDjode3Yl4/WDXI
------END PRIVATE KEY-----
-`;
+// The builders' pair: self-signed for a.test and *.a.test, valid 2024-01-01 to 2034-01-01. Fixed text, as the
+// clock is an argument: one validity window serves the expired and not-yet-valid cases.
+const EC_CERT = CERT_PEM;
+const EC_KEY = KEY_PEM;
 const RSA_CERT = `-----BEGIN CERTIFICATE-----
 MIICxDCCAaygAwIBAgIJQUHJWU+jG0YkMA0GCSqGSIb3DQEBCwUAMBExDzANBgNV
 BAMTBmEudGVzdDAeFw0yNDAxMDEwMDAwMDBaFw0zNDAxMDEwMDAwMDBaMBExDzAN
