@@ -20,7 +20,7 @@ import { BackendResolver } from './backend-resolver.js';
 import { selectIngresses } from './class-filter.js';
 import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
-import { compareIngresses, compareStrings } from './ingress-order.js';
+import { compareStrings, sortIngresses } from './ingress-order.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
 import { regexPathWarnings } from './regex-paths.js';
 import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
@@ -81,23 +81,24 @@ export function translate(
   const { served: ours, ignored } = selectIngresses(snapshot, options);
   const serveAccess = options.serveUnhonouredAccessAnnotations === true;
   const reviews = new Map<SourcedObject<Ingress>, AnnotationReview>();
-  for (const ingress of [...ours].sort(compareIngresses)) {
+  // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
+  // Sorted once; the filters below keep the order.
+  const oursByAge = sortIngresses(ours);
+  for (const ingress of oursByAge) {
     const review = reviewAnnotations(ingress, serveAccess);
     reviews.set(ingress, review);
     diagnostics.push(...review.diagnostics);
   }
   const reviewOf = (ingress: SourcedObject<Ingress>): AnnotationReview => reviews.get(ingress)!;
   // A canary is no candidate for anything: it must never serve, or win against, its main Ingress.
-  const served = ours.filter((ingress) => !reviewOf(ingress).canary);
-  // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
-  const ingresses = [...served].sort(compareIngresses);
+  const ingresses = oursByAge.filter((ingress) => !reviewOf(ingress).canary);
   // Fail closed: these keep their precedence (so nothing younger takes over their hosts and paths) but
   // every route of theirs answers 503 and reaches no backend.
   const blocked = new Set(
     serveAccess ? [] : ingresses.filter((ingress) => reviewOf(ingress).restricting.length > 0),
   );
   const excluded: ExcludedIngress[] = [];
-  for (const ingress of [...ours].sort(compareIngresses)) {
+  for (const ingress of oursByAge) {
     const review = reviewOf(ingress);
     const base = { namespace: namespaceOf(ingress), name: ingress.object.metadata.name };
     if (review.canary) excluded.push({ ...base, cause: 'canary', annotations: [NGINX_CANARY] });
@@ -257,7 +258,7 @@ export function translate(
     tls: tls.bindings,
     rules: input,
     summary: {
-      ingresses: served.length - blocked.size,
+      ingresses: ingresses.length - blocked.size,
       ignoredIngresses: ignored.length,
       rules: rules.length,
       hostDefaults: hostDefaults.length,
