@@ -22,12 +22,7 @@ export function sortIngresses(items: readonly SourcedObject<Ingress>[]): Sourced
   return keyed.map((k) => k.item);
 }
 
-function compareKeys(
-  ta: number,
-  a: SourcedObject<Ingress>,
-  tb: number,
-  b: SourcedObject<Ingress>,
-): number {
+function compareKeys(ta: number, a: SourcedObject<Ingress>, tb: number, b: SourcedObject<Ingress>): number {
   if (ta !== tb) return ta < tb ? -1 : 1;
   if (a.source.order !== b.source.order) return a.source.order - b.source.order;
   return (
