@@ -77,6 +77,8 @@ export class GatewayMetrics {
   private readonly upstreamEndpoints: Gauge<'namespace' | 'service'>;
   private readonly activeConnections: Gauge<'scheme'>;
   private readonly unhonouredAnnotations: Gauge<'annotation'>;
+  /** The value of every `upstream_endpoints` series, namespace → service → count, to diff against. */
+  private upstreamCounts = new Map<string, Map<string, number>>();
 
   constructor() {
     this.registry = new Registry();
@@ -230,10 +232,52 @@ export class GatewayMetrics {
     this.reloads.inc({ result: success ? 'success' : 'failure' });
   }
 
-  /** Replaces every `upstream_endpoints` series: Services absent from `list` disappear. */
+  /**
+   * Replaces every `upstream_endpoints` series: Services absent from `list` disappear. A Service listed
+   * twice (one entry per port) keeps its last count. Only the series whose value changed are touched:
+   * resetting and setting all 10,000 of a cluster cost more than the rest of an endpoints swap.
+   */
   setUpstreamEndpoints(list: readonly UpstreamEndpointCount[]): void {
-    this.upstreamEndpoints.reset();
-    for (const e of list) this.upstreamEndpoints.set({ namespace: e.namespace, service: e.service }, e.count);
+    const previous = this.upstreamCounts;
+    const next = new Map<string, Map<string, number>>();
+    for (const e of list) {
+      let services = next.get(e.namespace);
+      if (services === undefined) {
+        services = new Map();
+        next.set(e.namespace, services);
+      }
+      services.set(e.service, e.count);
+    }
+    for (const [namespace, services] of next) {
+      const before = previous.get(namespace);
+      for (const [service, count] of services) {
+        if (before?.get(service) !== count) this.upstreamEndpoints.set({ namespace, service }, count);
+      }
+    }
+    for (const [namespace, services] of previous) {
+      const after = next.get(namespace);
+      for (const service of services.keys()) {
+        if (after?.has(service) !== true) this.upstreamEndpoints.remove({ namespace, service });
+      }
+    }
+    this.upstreamCounts = next;
+  }
+
+  /**
+   * Sets the `upstream_endpoints` series of the Services in `changes` (last count wins for a Service
+   * listed twice); every other series stays: what an EndpointSlice change of a few Services needs.
+   */
+  updateUpstreamEndpoints(changes: readonly UpstreamEndpointCount[]): void {
+    for (const { namespace, service, count } of changes) {
+      let services = this.upstreamCounts.get(namespace);
+      if (services === undefined) {
+        services = new Map();
+        this.upstreamCounts.set(namespace, services);
+      }
+      if (services.get(service) === count) continue;
+      services.set(service, count);
+      this.upstreamEndpoints.set({ namespace, service }, count);
+    }
   }
 
   /** Replaces every `ssl_expire_time_seconds` series: certificates absent from `list` disappear. */
