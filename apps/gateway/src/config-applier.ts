@@ -11,9 +11,10 @@ import type {
   SnapshotResult,
   SourceChange,
 } from '@gateway/manifests';
-import type { GatewayMetrics } from '@gateway/metrics';
+import type { GatewayMetrics, UpstreamEndpointCount } from '@gateway/metrics';
 import type { CertificateStore } from '@gateway/tls';
 import {
+  backendsByService,
   type EndpointTable,
   type GatewayConfig,
   KNOWN_ANNOTATIONS,
@@ -104,11 +105,32 @@ export class ConfigApplier {
     if (endpoints === current.endpoints) return;
     this.deps.dataPlane.setEndpoints(endpoints);
     this.current = { ...current, endpoints };
-    this.publishEndpoints(current, endpoints);
+    this.publishChangedEndpoints(current, endpoints, services);
     this.deps.log.info(
       { services: [...services].slice(0, 10), ms: round(performance.now() - started) },
       'endpoints applied',
     );
+  }
+
+  /** `upstream_endpoints` of `services` only: the rest of the table is the one already published. */
+  private publishChangedEndpoints(
+    config: GatewayConfig,
+    endpoints: EndpointTable,
+    services: ReadonlySet<string>,
+  ): void {
+    const byService = backendsByService(config.backends);
+    const changes: UpstreamEndpointCount[] = [];
+    for (const service of services) {
+      // In key order, as publishEndpoints lists them: with one series per Service, the last port wins.
+      for (const b of byService.get(service) ?? []) {
+        changes.push({
+          namespace: b.namespace,
+          service: b.service,
+          count: endpoints.get(b.key)?.length ?? 0,
+        });
+      }
+    }
+    this.deps.metrics.updateUpstreamEndpoints(changes);
   }
 
   private publishEndpoints(config: GatewayConfig, endpoints: EndpointTable): void {

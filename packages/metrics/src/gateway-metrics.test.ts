@@ -315,6 +315,72 @@ describe('GatewayMetrics', () => {
     expect(samples(body, 'upstream_endpoints')).toEqual([]);
   });
 
+  it.each([
+    {
+      name: 'a changed count, others untouched',
+      full: [
+        { namespace: 'dev', service: 'web', count: 3 },
+        { namespace: 'dev', service: 'api', count: 1 },
+      ],
+      changes: [{ namespace: 'dev', service: 'web', count: 0 }],
+      expected: ['{namespace="dev",service="web"} 0', '{namespace="dev",service="api"} 1'],
+    },
+    {
+      name: 'an unchanged count',
+      full: [{ namespace: 'dev', service: 'web', count: 3 }],
+      changes: [{ namespace: 'dev', service: 'web', count: 3 }],
+      expected: ['{namespace="dev",service="web"} 3'],
+    },
+    {
+      name: 'a Service listed per port: the last count wins',
+      full: [{ namespace: 'dev', service: 'web', count: 3 }],
+      changes: [
+        { namespace: 'dev', service: 'web', count: 1 },
+        { namespace: 'dev', service: 'web', count: 2 },
+      ],
+      expected: ['{namespace="dev",service="web"} 2'],
+    },
+    {
+      name: 'a Service without a series yet',
+      full: [],
+      changes: [{ namespace: 'prod', service: 'web', count: 4 }],
+      expected: ['{namespace="prod",service="web"} 4'],
+    },
+  ])('updates only the upstream endpoint counts given: $name', async ({ full, changes, expected }) => {
+    const m = new GatewayMetrics();
+    m.setUpstreamEndpoints(full);
+    m.updateUpstreamEndpoints(changes);
+    const { body } = await m.render();
+    expect(samples(body, 'upstream_endpoints')).toEqual(expected.map((s) => `${P}upstream_endpoints${s}`));
+  });
+
+  it('diffs a full upstream endpoint replacement against what an update left', async () => {
+    const m = new GatewayMetrics();
+    m.setUpstreamEndpoints([
+      { namespace: 'dev', service: 'web', count: 3 },
+      { namespace: 'dev', service: 'api', count: 1 },
+    ]);
+    m.updateUpstreamEndpoints([{ namespace: 'dev', service: 'web', count: 5 }]);
+    // The same list again: web goes back to 3 although the list did not change since the last full call.
+    m.setUpstreamEndpoints([
+      { namespace: 'dev', service: 'web', count: 3 },
+      { namespace: 'dev', service: 'api', count: 1 },
+    ]);
+    let { body } = await m.render();
+    expect(samples(body, 'upstream_endpoints')).toEqual([
+      `${P}upstream_endpoints{namespace="dev",service="web"} 3`,
+      `${P}upstream_endpoints{namespace="dev",service="api"} 1`,
+    ]);
+    m.setUpstreamEndpoints([
+      { namespace: 'dev', service: 'web', count: 1 },
+      { namespace: 'dev', service: 'web', count: 0 },
+    ]);
+    ({ body } = await m.render());
+    expect(samples(body, 'upstream_endpoints')).toEqual([
+      `${P}upstream_endpoints{namespace="dev",service="web"} 0`,
+    ]);
+  });
+
   it('replaces certificate expiries, dropping removed certificates', async () => {
     const m = new GatewayMetrics();
     m.setCertificateExpiry([

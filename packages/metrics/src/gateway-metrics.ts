@@ -15,9 +15,6 @@ export interface IngressRef {
   ingress: string;
 }
 
-/** Separates namespace and name in keys; Kubernetes names cannot contain it. */
-const SEP = '\u0000';
-
 /**
  * One finished request. Label values (namespace, ingress, service, host, path) are the matched rule's,
  * '' when nothing matched; they must never come from raw request data (Host header, request path…),
@@ -77,6 +74,8 @@ export class GatewayMetrics {
   private readonly upstreamEndpoints: Gauge<'namespace' | 'service'>;
   private readonly activeConnections: Gauge<'scheme'>;
   private readonly unhonouredAnnotations: Gauge<'annotation'>;
+  /** The value of every `upstream_endpoints` series, namespace → service → count, to diff against. */
+  private upstreamCounts = new Map<string, Map<string, number>>();
 
   constructor() {
     this.registry = new Registry();
@@ -203,8 +202,14 @@ export class GatewayMetrics {
    * next call removes it again.
    */
   async retainIngresses(live: Iterable<IngressRef>): Promise<void> {
-    const keep = new Set<string>();
-    for (const l of live) keep.add(`${l.namespace}${SEP}${l.ingress}`);
+    // Namespace → Ingress names: `live` is every route (50,000 in a large cluster), and a key string per
+    // route cost more than the rest of this method.
+    const keep = new Map<string, Set<string>>();
+    for (const l of live) {
+      const names = keep.get(l.namespace);
+      if (names === undefined) keep.set(l.namespace, new Set([l.ingress]));
+      else names.add(l.ingress);
+    }
     // requestEnded feeds all five metrics together, so the series of requests_total are every request label
     // set of request_duration_seconds, and their (namespace, ingress, service) every backend label set.
     // prom-client hands back the label objects it stored when each series was created: no copy per request.
@@ -213,7 +218,7 @@ export class GatewayMetrics {
       const namespace = String(labels.namespace ?? '');
       const ingress = String(labels.ingress ?? '');
       if (namespace === '' && ingress === '') continue;
-      if (keep.has(`${namespace}${SEP}${ingress}`)) continue;
+      if (keep.get(namespace)?.has(ingress) === true) continue;
       this.requests.remove(labels);
       this.requestDuration.remove(labels);
       // Shared by several request label sets; removing a series that is already gone is a no-op.
@@ -230,10 +235,52 @@ export class GatewayMetrics {
     this.reloads.inc({ result: success ? 'success' : 'failure' });
   }
 
-  /** Replaces every `upstream_endpoints` series: Services absent from `list` disappear. */
+  /**
+   * Replaces every `upstream_endpoints` series: Services absent from `list` disappear. A Service listed
+   * twice (one entry per port) keeps its last count. Only the series whose value changed are touched:
+   * resetting and setting all 10,000 of a cluster cost more than the rest of an endpoints swap.
+   */
   setUpstreamEndpoints(list: readonly UpstreamEndpointCount[]): void {
-    this.upstreamEndpoints.reset();
-    for (const e of list) this.upstreamEndpoints.set({ namespace: e.namespace, service: e.service }, e.count);
+    const previous = this.upstreamCounts;
+    const next = new Map<string, Map<string, number>>();
+    for (const e of list) {
+      let services = next.get(e.namespace);
+      if (services === undefined) {
+        services = new Map();
+        next.set(e.namespace, services);
+      }
+      services.set(e.service, e.count);
+    }
+    for (const [namespace, services] of next) {
+      const before = previous.get(namespace);
+      for (const [service, count] of services) {
+        if (before?.get(service) !== count) this.upstreamEndpoints.set({ namespace, service }, count);
+      }
+    }
+    for (const [namespace, services] of previous) {
+      const after = next.get(namespace);
+      for (const service of services.keys()) {
+        if (after?.has(service) !== true) this.upstreamEndpoints.remove({ namespace, service });
+      }
+    }
+    this.upstreamCounts = next;
+  }
+
+  /**
+   * Sets the `upstream_endpoints` series of the Services in `changes` (last count wins for a Service
+   * listed twice); every other series stays: what an EndpointSlice change of a few Services needs.
+   */
+  updateUpstreamEndpoints(changes: readonly UpstreamEndpointCount[]): void {
+    for (const { namespace, service, count } of changes) {
+      let services = this.upstreamCounts.get(namespace);
+      if (services === undefined) {
+        services = new Map();
+        this.upstreamCounts.set(namespace, services);
+      }
+      if (services.get(service) === count) continue;
+      services.set(service, count);
+      this.upstreamEndpoints.set({ namespace, service }, count);
+    }
   }
 
   /** Replaces every `ssl_expire_time_seconds` series: certificates absent from `list` disappear. */

@@ -71,25 +71,33 @@ function prefixKey(path: string): string {
   return path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-function matchKey(rule: RouteRule<unknown>): string {
-  return rule.pathType === 'Exact' ? `E${rule.path}` : `P${prefixKey(rule.path)}`;
-}
-
 /** See `ShadowedRule`. Hosts are compared case-insensitively. */
 export function findShadowedRules<T>(rules: readonly RouteRule<T>[]): ShadowedRule<T>[] {
-  const firstByKey = new Map<string, number>();
+  // Host → match key (the Exact path, or the Prefix key) → first rule: nested maps rather than one key
+  // string per rule, which was built and hashed for each of 50,000 rules on every compile.
+  const firstExact = new Map<string, Map<string, number>>();
+  const firstPrefix = new Map<string, Map<string, number>>();
   const shadowed: ShadowedRule<T>[] = [];
-  rules.forEach((rule, index) => {
-    const key = `${rule.host.toLowerCase()}\u0000${matchKey(rule)}`;
-    const byIndex = firstByKey.get(key);
+  for (let index = 0; index < rules.length; index++) {
+    const rule = rules[index]!;
+    const host = rule.host.toLowerCase();
+    const exact = rule.pathType === 'Exact';
+    const byHost = exact ? firstExact : firstPrefix;
+    let first = byHost.get(host);
+    if (first === undefined) {
+      first = new Map();
+      byHost.set(host, first);
+    }
+    const key = exact ? rule.path : prefixKey(rule.path);
+    const byIndex = first.get(key);
     if (byIndex === undefined) {
-      firstByKey.set(key, index);
-      return;
+      first.set(key, index);
+      continue;
     }
     const by = rules[byIndex]!;
     const same = by.path === rule.path && by.pathType === rule.pathType;
     shadowed.push({ rule, index, by, byIndex, reason: same ? 'duplicate' : 'equivalent' });
-  });
+  }
   return shadowed;
 }
 
@@ -105,7 +113,16 @@ export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<
   const wildcardHosts = new Map<string, HostRoutes<T>>();
   let anyHost: HostRoutes<T> | undefined;
 
+  // Rules come grouped by Ingress, so runs of one host are the common case: remember the last one.
+  let lastHost: string | undefined;
+  let lastRoutes: HostRoutes<T> | undefined;
   const routesFor = (rawHost: string): HostRoutes<T> => {
+    if (rawHost === lastHost) return lastRoutes!;
+    lastRoutes = hostRoutes(rawHost);
+    lastHost = rawHost;
+    return lastRoutes;
+  };
+  const hostRoutes = (rawHost: string): HostRoutes<T> => {
     const host = rawHost.toLowerCase();
     if (host === '') {
       anyHost ??= { exact: new Map(), prefix: new PrefixTree(), fallback: undefined };
@@ -137,10 +154,14 @@ export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<
 
   const catchAll = input.catchAll;
   const hasWildcards = wildcardHosts.size > 0;
-  const shadowed = findShadowedRules(input.rules);
+  // Computed on first use: translate settles conflicts before it compiles, and the gateway never reads it.
+  let shadowed: readonly ShadowedRule<T>[] | undefined;
 
   return {
-    shadowed,
+    get shadowed(): readonly ShadowedRule<T>[] {
+      shadowed ??= findShadowedRules(input.rules);
+      return shadowed;
+    },
     match(host: string, path: string): T | undefined {
       let routes = exactHosts.get(host);
       if (routes === undefined && hasWildcards) {

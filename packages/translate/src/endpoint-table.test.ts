@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simpleIngress, slice, snapshot, webService } from './builders.test-support.js';
-import { refreshEndpoints } from './endpoint-table.js';
+import { backendsByService, refreshEndpoints } from './endpoint-table.js';
 import { defaultTranslateOptions } from './options.js';
 import { translate } from './translate.js';
 
@@ -72,5 +72,39 @@ describe('refreshEndpoints: an EndpointSlice change recomputes only its Service'
     );
     const full = translate(changed, defaultTranslateOptions()).config;
     expect(refreshEndpoints(before, changed, new Set(['default/web']))).toEqual(full.endpoints);
+  });
+});
+
+describe('endpoints of a Service: merged, deduplicated, sorted', () => {
+  it.each([
+    { name: 'in order', addresses: [['10.0.0.1', '10.0.0.2']], web: ['10.0.0.1:8080', '10.0.0.2:8080'] },
+    { name: 'out of order', addresses: [['10.0.0.9', '10.0.0.1']], web: ['10.0.0.1:8080', '10.0.0.9:8080'] },
+    { name: 'a duplicate in one slice', addresses: [['10.0.0.1', '10.0.0.1']], web: ['10.0.0.1:8080'] },
+    {
+      name: 'a duplicate across slices',
+      addresses: [['10.0.0.2'], ['10.0.0.1', '10.0.0.2']],
+      web: ['10.0.0.1:8080', '10.0.0.2:8080'],
+    },
+  ])('$name', ({ addresses, web }) => {
+    const slices = addresses.map((list, i) => slice(`web-${i}`, 'web', [{ addresses: list }], HTTP));
+    const full = translate(snapshot(...objects, ...slices), defaultTranslateOptions()).config;
+    expect(list(full.endpoints, 'default/web:80')).toEqual(web);
+    expect(
+      list(
+        refreshEndpoints(before, snapshot(...objects, ...slices), new Set(['default/web'])),
+        'default/web:80',
+      ),
+    ).toEqual(web);
+  });
+});
+
+describe('backendsByService', () => {
+  it('groups the backends of a configuration by Service, once per backends map', () => {
+    const index = backendsByService(before.backends);
+    expect([...index].map(([service, list]) => [service, list.map((b) => b.key)])).toEqual([
+      ['default/api', ['default/api:80']],
+      ['default/web', ['default/web:80']],
+    ]);
+    expect(backendsByService(before.backends)).toBe(index);
   });
 });

@@ -21,7 +21,11 @@ export class EndpointIndex {
 
   /** `only`: index just these Services (an incremental refresh needs no more). */
   constructor(snapshot: Pick<Snapshot, 'endpointSlices' | 'endpoints'>, only?: ReadonlySet<string>) {
+    // With `only`, most slices are not wanted: test the label's name before building the key.
+    const names = only === undefined ? undefined : new Set([...only].map((k) => k.slice(k.indexOf('/') + 1)));
     for (const slice of snapshot.endpointSlices) {
+      if (names !== undefined && !names.has(slice.object.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''))
+        continue;
       const key = serviceOfSlice(slice);
       if (key === undefined || (only !== undefined && !only.has(key))) continue;
       const list = this.#slices.get(key);
@@ -29,6 +33,7 @@ export class EndpointIndex {
       else list.push(slice);
     }
     for (const item of snapshot.endpoints) {
+      if (names !== undefined && !names.has(item.object.metadata.name)) continue;
       const key = `${namespaceOf(item)}/${item.object.metadata.name}`;
       if (only === undefined || only.has(key)) this.#endpoints.set(key, item);
     }
@@ -39,30 +44,78 @@ export class EndpointIndex {
    * object; the endpoint port is the one named `portName`, as kube-proxy matches them.
    */
   endpointsOf(key: string, portName: string): Endpoint[] {
-    const found = new Map<string, Endpoint>();
-    const add = (address: string, port: number): void => {
-      found.set(`${address}\u0000${port}`, { address, port });
-    };
+    const found: Endpoint[] = [];
     const slices = this.#slices.get(key);
     if (slices !== undefined) {
       for (const { object } of slices) {
-        const port = object.ports?.find((p) => (p.name ?? '') === portName)?.port;
+        const port = portNamed(object.ports, portName);
         if (port === undefined) continue;
         for (const endpoint of object.endpoints ?? []) {
           // An absent `ready` means ready (the API: "unknown state ... should be interpreted as ready").
           if (endpoint.conditions?.ready === false) continue;
-          for (const address of endpoint.addresses) add(address, port);
+          for (const address of endpoint.addresses) found.push({ address, port });
         }
       }
     } else {
       for (const subset of this.#endpoints.get(key)?.object.subsets ?? []) {
-        const port = subset.ports?.find((p) => (p.name ?? '') === portName)?.port;
+        const port = portNamed(subset.ports, portName);
         if (port === undefined) continue;
-        for (const address of subset.addresses ?? []) add(address.ip, port);
+        for (const address of subset.addresses ?? []) found.push({ address: address.ip, port });
       }
     }
-    return [...found.values()].sort((a, b) => compareStrings(a.address, b.address) || a.port - b.port);
+    // The common case (one slice, addresses in order) needs neither a Map nor a sort.
+    return strictlyOrdered(found) ? found : deduplicated(found);
   }
+}
+
+function portNamed(
+  ports: readonly { readonly name?: string | undefined; readonly port?: number | undefined }[] | undefined,
+  name: string,
+): number | undefined {
+  if (ports === undefined) return undefined;
+  for (const p of ports) if ((p.name ?? '') === name) return p.port;
+  return undefined;
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return compareStrings(a.address, b.address) || a.port - b.port;
+}
+
+/** Sorted with no duplicate: what `deduplicated` would return unchanged. */
+function strictlyOrdered(list: readonly Endpoint[]): boolean {
+  for (let i = 1; i < list.length; i++) if (compareEndpoints(list[i - 1]!, list[i]!) >= 0) return false;
+  return true;
+}
+
+/** Merged (one per address and port; the last one seen, as a Map keeps it) and sorted. */
+function deduplicated(list: readonly Endpoint[]): Endpoint[] {
+  const found = new Map<string, Endpoint>();
+  for (const e of list) found.set(`${e.address}\u0000${e.port}`, e);
+  return [...found.values()].sort(compareEndpoints);
+}
+
+/** The backends of each Service (`namespace/name`) of a configuration, in key order; built once per one. */
+const backendsByServiceOf = new WeakMap<ReadonlyMap<string, Backend>, Map<string, Backend[]>>();
+
+/**
+ * `backends` grouped by Service key (`namespace/name`), in their order. Cached per `backends` map, which
+ * an endpoints-only swap keeps: an EndpointSlice change finds its backends without a loop over all.
+ */
+export function backendsByService(
+  backends: ReadonlyMap<string, Backend>,
+): ReadonlyMap<string, readonly Backend[]> {
+  let index = backendsByServiceOf.get(backends);
+  if (index === undefined) {
+    index = new Map();
+    for (const backend of backends.values()) {
+      const key = serviceKeyOf(backend);
+      const list = index.get(key);
+      if (list === undefined) index.set(key, [backend]);
+      else list.push(backend);
+    }
+    backendsByServiceOf.set(backends, index);
+  }
+  return index;
 }
 
 /**
@@ -75,14 +128,18 @@ export function refreshEndpoints(
   snapshot: Pick<Snapshot, 'endpointSlices' | 'endpoints'>,
   services: ReadonlySet<string>,
 ): EndpointTable {
-  const index = new EndpointIndex(snapshot, services);
+  const byService = backendsByService(config.backends);
+  let index: EndpointIndex | undefined;
   let next: Map<string, readonly Endpoint[]> | undefined;
-  for (const backend of config.backends.values()) {
-    if (backend.portName === undefined || !services.has(serviceKeyOf(backend))) continue;
-    const fresh = index.endpointsOf(serviceKeyOf(backend), backend.portName);
-    if (sameEndpoints(config.endpoints.get(backend.key), fresh)) continue;
-    next ??= new Map(config.endpoints);
-    next.set(backend.key, fresh);
+  for (const service of services) {
+    for (const backend of byService.get(service) ?? []) {
+      if (backend.portName === undefined) continue;
+      index ??= new EndpointIndex(snapshot, services);
+      const fresh = index.endpointsOf(service, backend.portName);
+      if (sameEndpoints(config.endpoints.get(backend.key), fresh)) continue;
+      next ??= new Map(config.endpoints);
+      next.set(backend.key, fresh);
+    }
   }
   return next ?? config.endpoints;
 }

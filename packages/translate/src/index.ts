@@ -16,6 +16,7 @@ export {
 } from './class-filter.js';
 export type * from './config.js';
 export {
+  backendsByService,
   EndpointIndex,
   refreshEndpoints,
   SERVICE_NAME_LABEL,

@@ -9,8 +9,20 @@ import { namespaceOf } from './diagnostics.js';
  * time), and the result would depend on the input order.
  */
 export function compareIngresses(a: SourcedObject<Ingress>, b: SourcedObject<Ingress>): number {
-  const ta = createdAt(a);
-  const tb = createdAt(b);
+  return compareKeys(createdAt(a), a, createdAt(b), b);
+}
+
+/**
+ * `items` in `compareIngresses` order, as a new array. Each timestamp is parsed once, not twice per
+ * comparison: `Date.parse` was 17% of translate at 10,000 Ingresses.
+ */
+export function sortIngresses(items: readonly SourcedObject<Ingress>[]): SourcedObject<Ingress>[] {
+  const keyed = items.map((item) => ({ time: createdAt(item), item }));
+  keyed.sort((a, b) => compareKeys(a.time, a.item, b.time, b.item));
+  return keyed.map((k) => k.item);
+}
+
+function compareKeys(ta: number, a: SourcedObject<Ingress>, tb: number, b: SourcedObject<Ingress>): number {
   if (ta !== tb) return ta < tb ? -1 : 1;
   if (a.source.order !== b.source.order) return a.source.order - b.source.order;
   return (

@@ -9,10 +9,17 @@ import { diagnosticFor, objectName } from './diagnostics.js';
 
 export interface PathCandidate {
   readonly ingress: SourcedObject<Ingress>;
-  readonly field: string;
+  /** `spec.rules[ruleIndex].http.paths[pathIndex]`; the field is spelled out only for a diagnostic. */
+  readonly ruleIndex: number;
+  readonly pathIndex: number;
   readonly host: string;
   readonly path: string;
   readonly pathType: HTTPIngressPath['pathType'];
+}
+
+/** `spec.rules[i].http.paths[j]` of a candidate. */
+export function pathField(c: Pick<PathCandidate, 'ruleIndex' | 'pathIndex'>): string {
+  return `spec.rules[${c.ruleIndex}].http.paths[${c.pathIndex}]`;
 }
 
 export function regexPathWarnings(
@@ -43,7 +50,7 @@ export function regexPathWarnings(
       diagnosticFor(
         c.ingress,
         'warning',
-        `${c.field}.path`,
+        `${pathField(c)}.path`,
         `ingress-nginx matches "${c.path}" as the case-insensitive regular expression ^${c.path} (${cause} turns regex on for every path of ${host}); regular expressions are not implemented: matched literally, as a ${c.pathType} path`,
       ),
     );

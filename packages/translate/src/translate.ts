@@ -20,9 +20,9 @@ import { BackendResolver } from './backend-resolver.js';
 import { selectIngresses } from './class-filter.js';
 import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
-import { compareIngresses, compareStrings } from './ingress-order.js';
+import { compareStrings, sortIngresses } from './ingress-order.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
-import { regexPathWarnings } from './regex-paths.js';
+import { pathField, regexPathWarnings } from './regex-paths.js';
 import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
 
 /** An Ingress the class filter leaves to another controller. */
@@ -66,11 +66,14 @@ export interface TranslateResult {
 /** One `spec.rules[i].http.paths[j]` that passed its own checks, before conflicts are settled. */
 interface Candidate {
   readonly ingress: SourcedObject<Ingress>;
-  readonly field: string;
+  readonly ruleIndex: number;
+  readonly pathIndex: number;
   readonly host: string;
   readonly path: string;
   readonly pathType: HTTPIngressPath['pathType'];
   readonly backend: IngressBackend;
+  /** Its index among all candidates: findShadowedRules takes the candidates as rules and reports it. */
+  readonly target: number;
 }
 
 export function translate(
@@ -81,23 +84,24 @@ export function translate(
   const { served: ours, ignored } = selectIngresses(snapshot, options);
   const serveAccess = options.serveUnhonouredAccessAnnotations === true;
   const reviews = new Map<SourcedObject<Ingress>, AnnotationReview>();
-  for (const ingress of [...ours].sort(compareIngresses)) {
+  // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
+  // Sorted once; the filters below keep the order.
+  const oursByAge = sortIngresses(ours);
+  for (const ingress of oursByAge) {
     const review = reviewAnnotations(ingress, serveAccess);
     reviews.set(ingress, review);
     diagnostics.push(...review.diagnostics);
   }
   const reviewOf = (ingress: SourcedObject<Ingress>): AnnotationReview => reviews.get(ingress)!;
   // A canary is no candidate for anything: it must never serve, or win against, its main Ingress.
-  const served = ours.filter((ingress) => !reviewOf(ingress).canary);
-  // Oldest first: every "first wins" below (rules, host defaults, catch-all, TLS hosts) follows it.
-  const ingresses = [...served].sort(compareIngresses);
+  const ingresses = oursByAge.filter((ingress) => !reviewOf(ingress).canary);
   // Fail closed: these keep their precedence (so nothing younger takes over their hosts and paths) but
   // every route of theirs answers 503 and reaches no backend.
   const blocked = new Set(
     serveAccess ? [] : ingresses.filter((ingress) => reviewOf(ingress).restricting.length > 0),
   );
   const excluded: ExcludedIngress[] = [];
-  for (const ingress of [...ours].sort(compareIngresses)) {
+  for (const ingress of oursByAge) {
     const review = reviewOf(ingress);
     const base = { namespace: namespaceOf(ingress), name: ingress.object.metadata.name };
     if (review.canary) excluded.push({ ...base, cause: 'canary', annotations: [NGINX_CANARY] });
@@ -111,7 +115,8 @@ export function translate(
   const routeTo = (
     ingress: SourcedObject<Ingress>,
     ref: IngressBackend,
-    field: string,
+    /** The field of `ref`, spelled out only for a diagnostic. */
+    field: () => string,
     host: string,
     path: string,
   ): Route => {
@@ -131,7 +136,7 @@ export function translate(
     const resolved = resolver.resolve(namespaceOf(ingress), ref);
     if (resolved.problem !== undefined) {
       diagnostics.push(
-        diagnosticFor(ingress, 'warning', `${field}.${resolved.problem.field}`, resolved.problem.message),
+        diagnosticFor(ingress, 'warning', `${field()}.${resolved.problem.field}`, resolved.problem.message),
       );
     }
     const route: Route = {
@@ -146,34 +151,36 @@ export function translate(
     return route;
   };
 
-  const candidates = ingresses.flatMap((ingress) => candidatesOf(ingress, diagnostics));
-  diagnostics.push(...regexPathWarnings(candidates, reviewOf, (ingress) => !blocked.has(ingress)));
+  const candidates: Candidate[] = [];
+  for (const ingress of ingresses) addCandidates(ingress, candidates, diagnostics);
+  for (const d of regexPathWarnings(candidates, reviewOf, (ingress) => !blocked.has(ingress)))
+    diagnostics.push(d);
   const shadowed = new Set<number>();
-  for (const s of findShadowedRules(candidates.map((c, index) => ({ ...c, target: index })))) {
+  for (const s of findShadowedRules(candidates)) {
     shadowed.add(s.index);
     const loser = candidates[s.index]!;
     const winner = candidates[s.byIndex]!;
     const where =
       winner.ingress === loser.ingress
-        ? `${winner.field} of this Ingress`
+        ? `${pathField(winner)} of this Ingress`
         : `Ingress ${objectName(winner.ingress)}`;
     const what = `host "${loser.host}" path "${loser.path}" (${loser.pathType})`;
     const message =
       s.reason === 'duplicate'
         ? `${what} is already served by ${where}, which takes precedence (the oldest Ingress wins): ignored`
         : `${what} matches the same requests as path "${winner.path}" (${winner.pathType}) of ${where}, which takes precedence: ignored`;
-    diagnostics.push(diagnosticFor(loser.ingress, 'warning', loser.field, message));
+    diagnostics.push(diagnosticFor(loser.ingress, 'warning', pathField(loser), message));
   }
   const rules: RouteRule<Route>[] = [];
-  candidates.forEach((c, index) => {
-    if (shadowed.has(index)) return;
+  for (const c of candidates) {
+    if (shadowed.size > 0 && shadowed.has(c.target)) continue;
     rules.push({
       host: c.host,
       path: c.path,
       pathType: c.pathType,
-      target: routeTo(c.ingress, c.backend, `${c.field}.backend`, c.host, c.path),
+      target: routeTo(c.ingress, c.backend, () => `${pathField(c)}.backend`, c.host, c.path),
     });
-  });
+  }
 
   // defaultBackend (ingress-nginx): for the hosts of its own rules; and, of an Ingress without rules,
   // the catch-all.
@@ -181,7 +188,7 @@ export function translate(
   const defaultRoutes = new Map(
     defaults.map((ing) => [
       ing,
-      routeTo(ing, ing.object.spec!.defaultBackend!, 'spec.defaultBackend', '', ''),
+      routeTo(ing, ing.object.spec!.defaultBackend!, () => 'spec.defaultBackend', '', ''),
     ]),
   );
   const hostDefaults: Array<{ host: string; target: Route }> = [];
@@ -257,7 +264,7 @@ export function translate(
     tls: tls.bindings,
     rules: input,
     summary: {
-      ingresses: served.length - blocked.size,
+      ingresses: ingresses.length - blocked.size,
       ignoredIngresses: ignored.length,
       rules: rules.length,
       hostDefaults: hostDefaults.length,
@@ -289,38 +296,64 @@ function countUnhonoured(reviews: Iterable<AnnotationReview>): Map<string, numbe
   return new Map([...counts].sort(([a], [b]) => compareStrings(a, b)));
 }
 
-/** The paths of one Ingress, in order, with host lowercased and path defaulted; invalid ones reported. */
-function candidatesOf(ingress: SourcedObject<Ingress>, diagnostics: Diagnostic[]): Candidate[] {
-  const out: Candidate[] = [];
-  for (const [i, rule] of (ingress.object.spec?.rules ?? []).entries()) {
+/**
+ * Appends the paths of one Ingress to `out`, in order, with host lowercased and path defaulted; invalid
+ * ones reported.
+ */
+function addCandidates(ingress: SourcedObject<Ingress>, out: Candidate[], diagnostics: Diagnostic[]): void {
+  const rules = ingress.object.spec?.rules ?? [];
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     const host = (rule.host ?? '').toLowerCase();
-    for (const [j, p] of (rule.http?.paths ?? []).entries()) {
-      const field = `spec.rules[${i}].http.paths[${j}]`;
-      const report = (severity: Diagnostic['severity'], message: string): void => {
-        diagnostics.push(diagnosticFor(ingress, severity, `${field}.path`, message));
-      };
+    const paths = rule.http?.paths ?? [];
+    for (let j = 0; j < paths.length; j++) {
+      const p = paths[j]!;
       if ((p.path ?? '') === '' && p.pathType === 'Exact') {
-        report('error', 'an Exact path needs a path');
+        reportPath(diagnostics, ingress, i, j, 'error', 'an Exact path needs a path');
         continue;
       }
       const path = p.path || '/';
       if (!path.startsWith('/')) {
-        report('error', `"${path}" must start with "/"`);
+        reportPath(diagnostics, ingress, i, j, 'error', `"${path}" must start with "/"`);
         continue;
       }
       const normal = normalizePath(path);
       if (normal !== path) {
         // Requests are matched by their normalised path (routing's normalizePath), so this never matches.
         const reads = normal === undefined ? 'is invalid' : `reads "${normal}"`;
-        report(
+        reportPath(
+          diagnostics,
+          ingress,
+          i,
+          j,
           'warning',
           `"${path}" is not a normalised path (normalised it ${reads}): no request can match it`,
         );
       }
-      out.push({ ingress, field, host, path, pathType: p.pathType, backend: p.backend });
+      out.push({
+        ingress,
+        ruleIndex: i,
+        pathIndex: j,
+        host,
+        path,
+        pathType: p.pathType,
+        backend: p.backend,
+        target: out.length,
+      });
     }
   }
-  return out;
+}
+
+function reportPath(
+  diagnostics: Diagnostic[],
+  ingress: SourcedObject<Ingress>,
+  ruleIndex: number,
+  pathIndex: number,
+  severity: Diagnostic['severity'],
+  message: string,
+): void {
+  const field = `${pathField({ ruleIndex, pathIndex })}.path`;
+  diagnostics.push(diagnosticFor(ingress, severity, field, message));
 }
 
 const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';
