@@ -8,6 +8,9 @@ import { compareStrings } from './ingress-order.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** Endpoints by port name of a Service's only EndpointSlice; gone with the slice object. */
+const ONE_SLICE = new WeakMap<SourcedObject<EndpointSlice>, Map<string, readonly Endpoint[]>>();
+
 /** `namespace/name` of the Service an EndpointSlice belongs to (its `kubernetes.io/service-name` label). */
 export function serviceOfSlice(slice: SourcedObject<EndpointSlice>): string | undefined {
   const service = slice.object.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -43,9 +46,32 @@ export class EndpointIndex {
    * Ready endpoints of the EndpointSlices of Service `key` (merged, deduplicated), else of its Endpoints
    * object; the endpoint port is the one named `portName`, as kube-proxy matches them.
    */
-  endpointsOf(key: string, portName: string): Endpoint[] {
-    const found: Endpoint[] = [];
+  endpointsOf(key: string, portName: string): readonly Endpoint[] {
     const slices = this.#slices.get(key);
+    // One slice per Service is the common case; its endpoints are a pure function of that object, so a
+    // source that keeps unchanged objects (the cluster cache) recomputes nothing on a rebuild.
+    if (slices?.length === 1) {
+      const slice = slices[0]!;
+      let byPort = ONE_SLICE.get(slice);
+      if (byPort === undefined) {
+        byPort = new Map();
+        ONE_SLICE.set(slice, byPort);
+      }
+      const known = byPort.get(portName);
+      if (known !== undefined) return known;
+      const endpoints = this.#compute(slices, key, portName);
+      byPort.set(portName, endpoints);
+      return endpoints;
+    }
+    return this.#compute(slices, key, portName);
+  }
+
+  #compute(
+    slices: readonly SourcedObject<EndpointSlice>[] | undefined,
+    key: string,
+    portName: string,
+  ): readonly Endpoint[] {
+    const found: Endpoint[] = [];
     if (slices !== undefined) {
       for (const { object } of slices) {
         const port = portNamed(object.ports, portName);
