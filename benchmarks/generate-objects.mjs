@@ -143,9 +143,35 @@ export function tlsSecret(namespace, pem = { cert: CERT, key: KEY }) {
   };
 }
 
+/** Server-side apply's field set of a value: what kube-apiserver puts in `fieldsV1`, near enough. */
+function fieldSet(value) {
+  if (Array.isArray(value)) return Object.fromEntries(value.map((v, i) => [`i:${i}`, fieldSet(v)]));
+  if (value === null || typeof value !== 'object') return {};
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [`f:${k}`, fieldSet(v)]));
+}
+
+/**
+ * `o` with the `metadata.managedFields` an API server adds to every object it stores (one manager
+ * owning every field), so the gateway is measured against objects as large as a real cluster serves.
+ */
+export function withManagedFields(o, manager = 'kubectl-client-side-apply') {
+  const { apiVersion, kind, metadata, ...rest } = o;
+  const { name: _n, namespace: _ns, ...meta } = metadata;
+  const fields = fieldSet({ metadata: meta, ...rest });
+  const entry = {
+    manager,
+    operation: 'Update',
+    apiVersion,
+    time: '2026-12-01T00:00:00Z',
+    fieldsType: 'FieldsV1',
+  };
+  return { ...o, metadata: { ...metadata, managedFields: [{ ...entry, fieldsV1: fields }] } };
+}
+
 /**
  * Every object, as plain JSON (apiVersion and kind set): the IngressClass, then per Ingress its
  * Ingress, Service and EndpointSlice, then the TLS Secrets. Same options, same output.
+ * `managedFields` (default true) adds what an API server adds; manifests in files have none.
  */
 export function generateObjects({
   ingresses = 10000,
@@ -153,6 +179,7 @@ export function generateObjects({
   tls = false,
   endpoints = {},
   pem,
+  managedFields = true,
 } = {}) {
   const objects = [ingressClass()];
   for (let i = 0; i < ingresses; i++) {
@@ -162,7 +189,7 @@ export function generateObjects({
   if (tls) {
     for (let k = 0; k < Math.min(namespaces, ingresses); k++) objects.push(tlsSecret(`ns-${k}`, pem));
   }
-  return objects;
+  return managedFields ? objects.map((o) => withManagedFields(o)) : objects;
 }
 
 // --- YAML (block style; every string double-quoted, as JSON quotes it, which YAML reads alike) ---
@@ -233,6 +260,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     ingresses: Number(values.ingresses),
     namespaces: Number(values.namespaces),
     tls: values.tls,
+    managedFields: values.json || values.out === undefined,
   });
   if (values.json || values.out === undefined) {
     process.stdout.write(`${JSON.stringify(objects)}\n`);

@@ -286,6 +286,28 @@ describe('validateObject normalises', () => {
     expect(validateObject(secret, { order: 0 }).object).not.toHaveProperty('stringData');
   });
 
+  it('keeps an object with nothing to normalise as it is, not a copy (an informer holds it already)', () => {
+    const input = service({
+      type: 'ClusterIP',
+      sessionAffinity: 'None',
+      ports: [{ port: 80, protocol: 'TCP' }],
+    });
+    expect(validateObject(input, { order: 0 }).object).toBe(input);
+  });
+
+  it("drops nulls and applies defaults on a copy, leaving its input and the input's branches alone", () => {
+    const ports = [{ port: 80 }];
+    const input = { ...service({ ports, clusterIP: null }), status: { loadBalancer: {} } };
+    const object = validateObject(input, { order: 0 }).object as unknown as typeof input;
+    expect(object.spec).toEqual({
+      ports: [{ port: 80, protocol: 'TCP' }],
+      type: 'ClusterIP',
+      sessionAffinity: 'None',
+    });
+    expect(input.spec).toEqual({ ports: [{ port: 80 }], clusterIP: null });
+    expect(ports).toEqual([{ port: 80 }]);
+  });
+
   it('rejects kinds it does not read', () => {
     const result = validateObject(
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta },

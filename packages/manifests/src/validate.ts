@@ -13,7 +13,7 @@ import { validate as serviceModel } from 'kubernetes-models/_schemas/IoK8sApiCor
 import { validate as endpointSliceModel } from 'kubernetes-models/_schemas/IoK8sApiDiscoveryV1EndpointSlice';
 import { validate as ingressModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress';
 import { validate as ingressClassModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1IngressClass';
-import { applyApiDefaults } from './api-defaults.js';
+import { applyApiDefaults, needsApiDefaults } from './api-defaults.js';
 import { didYouMean } from './did-you-mean.js';
 import { formatPath, type PathSegment, pointerSegments } from './field-path.js';
 import strictSchemas from './strict-schemas.generated.json' with { type: 'json' };
@@ -121,8 +121,13 @@ export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField
     return { diagnostics };
   }
 
-  const data = withoutNulls(raw) as Record<string, unknown>;
-  applyApiDefaults(data, kind as string);
+  // Objects from the API server have no nulls and nothing to default: they are validated and kept as
+  // they are, not copied (a cluster's objects are held once, by the informer, not twice).
+  let data = withoutNulls(raw) as Record<string, unknown>;
+  if (needsApiDefaults(data, kind as string) || needsNormalising(data, kind as Kind)) {
+    data = structuredClone(data); // its branches may still be the caller's
+    applyApiDefaults(data, kind as string);
+  }
   const reported = new Set<string>();
   const reportSchemaError = (e: ErrorObject) => {
     const path = pointerSegments(e.instancePath, data);
@@ -169,7 +174,18 @@ function checkTlsSecret(
   }
 }
 
+function needsNormalising(data: Record<string, unknown>, kind: Kind): boolean {
+  const metadata = data.metadata as Record<string, unknown> | undefined;
+  return (
+    (isNamespaced(kind) &&
+      isRecord(metadata) &&
+      (metadata.namespace === undefined || metadata.namespace === '')) ||
+    (kind === 'Secret' && data.stringData !== undefined)
+  );
+}
+
 // What the API server does on write: defaults the namespace, merges stringData into data (base64).
+// `data` is a copy here whenever this changes anything (needsNormalising).
 function normalise(data: Record<string, unknown>, kind: Kind): KubeObject {
   const metadata = data.metadata as Record<string, unknown>;
   if (isNamespaced(kind) && (metadata.namespace === undefined || metadata.namespace === '')) {
@@ -256,10 +272,31 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** A copy without null-valued fields: the API server treats `field: null` (an empty YAML value) as unset. */
+/**
+ * `value` without null-valued fields (the API server treats `field: null`, an empty YAML value, as
+ * unset): `value` itself when it has none, else a copy of the branches that do.
+ */
 function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = withoutNulls(value[i]);
+      if (v === value[i]) continue;
+      out ??= value.slice();
+      out[i] = v;
+    }
+    return out ?? value;
+  }
   if (!isRecord(value)) return value;
+  let changed = false;
+  for (const key in value) {
+    const v = value[key];
+    if (v === null || (typeof v === 'object' && withoutNulls(v) !== v)) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) if (v !== null) out[key] = withoutNulls(v);
   return out;

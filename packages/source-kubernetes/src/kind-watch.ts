@@ -3,11 +3,12 @@
 // back-off. A restart resumes from the last resourceVersion; a 410 makes the informer re-list and
 // report what vanished, so the cache converges to the API server's state.
 import type { KubeObject } from '@gateway/manifests';
-import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, ListWatch } from '@kubernetes/client-node';
 import type { ApiClient } from './api-client.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import type { Logger } from './log.js';
 import { collectionPath, qualifiedResource, type WatchedKind } from './resources.js';
+import { SlimWatch, slimObject } from './slim-object.js';
 
 export interface KindWatchHandlers {
   upsert(kind: WatchedKind, object: KubeObject): void;
@@ -53,7 +54,7 @@ export class KindWatch {
     });
     this.informer = new ListWatch<KubernetesObject>(
       this.path,
-      new Watch(kubeConfig),
+      new SlimWatch(kubeConfig),
       () => this.list() as never,
       false,
       undefined,
@@ -76,7 +77,7 @@ export class KindWatch {
     await this.informer.stop();
   }
 
-  /** The whole collection, page by page, as plain objects with their kind set (list items carry none). */
+  /** The whole collection, page by page, as plain objects with their kind set (list items carry none), slimmed. */
   private async list(): Promise<ObjectList> {
     const items: KubeObject[] = [];
     let resourceVersion: string | undefined;
@@ -92,7 +93,10 @@ export class KindWatch {
       );
       resourceVersion ??= page.metadata.resourceVersion;
       for (const item of page.items) {
-        items.push({ ...item, apiVersion: this.kind.apiVersion, kind: this.kind.kind } as KubeObject);
+        // In place: the page is ours, and a copy per item is garbage for the next GC to find.
+        item.apiVersion = this.kind.apiVersion as never;
+        item.kind = this.kind.kind as never;
+        items.push(slimObject(item));
       }
       cont = page.metadata.continue || undefined;
     } while (cont !== undefined);

@@ -135,6 +135,40 @@ describe('KubernetesSource: initial sync', () => {
   });
 });
 
+describe('KubernetesSource: what is kept of an object', () => {
+  const withBookkeeping = (o: object, annotations: Record<string, string> = {}) => {
+    const obj = o as { metadata: Record<string, unknown> };
+    const managedFields = [
+      { manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } },
+    ];
+    const lastApplied = { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(o) };
+    return {
+      ...obj,
+      metadata: { ...obj.metadata, managedFields, annotations: { ...lastApplied, ...annotations } },
+    };
+  };
+
+  it('drops managedFields and last-applied-configuration from listed and watched objects', async () => {
+    const { api, source, changes, started, until } = await setup([
+      withBookkeeping(ingress('app', 'web', 'web.test', 'web'), { keep: 'me' }),
+      service('app', 'web'),
+    ]);
+    await started;
+    const listed = source.ingressView().get('app', 'web')!;
+    expect(listed.metadata).not.toHaveProperty('managedFields');
+    expect(listed.metadata?.annotations).toEqual({ keep: 'me' });
+    api.apply(withBookkeeping(ingress('app', 'web', 'new.test', 'web')));
+    const snapshot = await until(() => {
+      const last = lastSnapshot(changes);
+      return last?.snapshot.ingresses[0]?.object.spec?.rules?.[0]?.host === 'new.test' && last;
+    }, 'the update');
+    const watched = snapshot.snapshot.ingresses[0]!.object;
+    expect(watched.metadata).not.toHaveProperty('managedFields');
+    expect(watched.metadata.annotations).toEqual({});
+    expect(source.ingressView().get('app', 'web')).toBe(watched);
+  });
+});
+
 describe('KubernetesSource: changes', () => {
   it('an Ingress created, updated and deleted reaches the apply step as snapshots', async () => {
     const { api, changes, started, until } = await setup([service('app', 'web')]);

@@ -1,0 +1,43 @@
+// What the gateway keeps of an object from the API server. `metadata.managedFields` (server-side apply's
+// bookkeeping, on every object since Kubernetes 1.18, often as large as the spec) and kubectl's
+// `last-applied-configuration` annotation (a JSON copy of the whole object) are read by nothing here,
+// so they are dropped before the informer caches the object, as controller-runtime's
+// TransformStripManagedFields does for client-go informers.
+import type { KubeObject } from '@gateway/manifests';
+import { Watch } from '@kubernetes/client-node';
+
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * `object` without those fields. The object is changed in place; its metadata is rebuilt rather than
+ * `delete`d from, which would turn it into a slower, larger dictionary-mode object.
+ */
+export function slimObject<T extends { metadata?: KubeObject['metadata'] }>(object: T): T {
+  const metadata = object?.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (metadata === undefined || metadata === null) return object;
+  const annotations = metadata.annotations;
+  const lastApplied = annotations !== undefined && annotations !== null && LAST_APPLIED in annotations;
+  if (metadata.managedFields === undefined && !lastApplied) return object;
+  const { managedFields: _, ...slim } = metadata;
+  if (lastApplied) {
+    const { [LAST_APPLIED]: __, ...rest } = annotations;
+    slim.annotations = rest;
+  }
+  object.metadata = slim;
+  return object;
+}
+
+type WatchArgs = Parameters<Watch['watch']>;
+
+/** A Watch whose events' objects are slimmed before the informer sees (and caches) them. */
+export class SlimWatch extends Watch {
+  override watch(
+    path: WatchArgs[0],
+    queryParams: WatchArgs[1],
+    callback: WatchArgs[2],
+    done: WatchArgs[3],
+  ): Promise<AbortController> {
+    const slimmed: WatchArgs[2] = (phase, object, event) => callback(phase, slimObject(object), event);
+    return super.watch(path, queryParams, slimmed, done);
+  }
+}
