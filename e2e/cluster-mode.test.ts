@@ -133,6 +133,29 @@ describe('cluster mode: changes reach traffic', () => {
     await eventually(async () => (await served()) === fingerprint(second.cert), 'the rotated certificate');
   });
 
+  it('an invalid object is left out, logged once and counted; the others are served', async () => {
+    const bad = ingress('app', 'bad', [{ host: 'bad.test', service: 'web' }]) as {
+      spec: { rules: Array<{ http: { paths: Array<{ pathType: string }> } }> };
+    };
+    bad.spec.rules[0]!.http.paths[0]!.pathType = 'Sometimes';
+    cluster.api.apply(bad);
+    const mentions = () => gw.logs.filter((l) => String(l.msg).includes('Ingress app/bad')).length;
+    await gw.waitForLog((l) =>
+      String(l.msg).includes('Ingress app/bad: spec.rules[0].http.paths[0].pathType'),
+    );
+    // Another rebuild: the problem is not logged again.
+    const compiles = countLogs(gw, 'configuration applied');
+    cluster.api.apply(ingress('app', 'fine', [{ host: 'fine.test', service: 'web' }]));
+    await eventually(async () => (await podOf(gw.http, 'fine.test')) === 'blue-0', 'the next Ingress');
+    expect(countLogs(gw, 'configuration applied')).toBeGreaterThan(compiles);
+    expect(mentions()).toBe(1);
+    expect((await request(gw.http, { host: 'bad.test' })).status).toBe(404);
+    const metrics = (await request(gw.metrics, { path: '/metrics' })).body;
+    expect(metrics).toMatch(/ingress_gateway_config_diagnostics\{kind="Ingress",severity="error"\} [1-9]/);
+    cluster.api.remove('ingresses.networking.k8s.io', 'app', 'bad');
+    cluster.api.remove('ingresses.networking.k8s.io', 'app', 'fine');
+  });
+
   it('IngressClass: another controller’s class is not served; the legacy annotation is read', async () => {
     cluster.api.apply({
       apiVersion: 'networking.k8s.io/v1',

@@ -41,6 +41,8 @@ export interface ConfigApplierDeps {
 
 export class ConfigApplier {
   private current: GatewayConfig | undefined;
+  /** Lines logged for the last snapshot (cluster mode logs a problem once, not at every rebuild). */
+  private logged = new Set<string>();
 
   constructor(private readonly deps: ConfigApplierDeps) {}
 
@@ -70,7 +72,8 @@ export class ConfigApplier {
   /** `started`: when the compile began, so the logged time covers translate as well as the swap. */
   applyOutcome(outcome: ReconcileOutcome, result: SnapshotResult, started = performance.now()): boolean {
     const { dataPlane, certificates, picker, metrics, log } = this.deps;
-    logDiagnostics(log, outcome.diagnostics);
+    this.logDiagnostics(outcome.diagnostics);
+    metrics.setDiagnostics(outcome.diagnostics);
     if (!outcome.ok) {
       metrics.reloaded(false);
       log.error('invalid configuration; keeping the last good one');
@@ -95,6 +98,26 @@ export class ConfigApplier {
     this.deps.applied?.(servedIngresses(result, outcome.translated));
     log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
     return true;
+  }
+
+  /**
+   * A file is re-read as a whole, and its problems are said again each time. A cluster rebuilds on every
+   * change of thousands of objects: each problem is logged when it appears, not at each rebuild.
+   */
+  private logDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    if (this.deps.policy === 'reject-snapshot') {
+      logDiagnostics(this.deps.log, diagnostics);
+      return;
+    }
+    const lines = describe(diagnostics);
+    const now = new Set(lines);
+    diagnostics.forEach((d, i) => {
+      const line = lines[i]!;
+      if (this.logged.has(line)) return;
+      if (d.severity === 'error') this.deps.log.error(line);
+      else this.deps.log.warn(line);
+    });
+    this.logged = now;
   }
 
   /** Swaps in fresh endpoints for the backends of `services`; routes and balancer state stay. */

@@ -476,3 +476,26 @@ describe('GatewayMetrics', () => {
     });
   });
 });
+
+describe('config_diagnostics', () => {
+  it('counts the current configuration’s problems by kind and severity, bounded, replacing the last', async () => {
+    const m = new GatewayMetrics();
+    m.setDiagnostics([
+      { kind: 'Ingress', severity: 'warning' },
+      { kind: 'Ingress', severity: 'warning' },
+      { kind: 'Secret', severity: 'error' },
+      { kind: 'Pod', severity: 'error' },
+      { severity: 'error' },
+    ]);
+    expect(samples((await m.render()).body, 'config_diagnostics').sort()).toEqual([
+      `${P}config_diagnostics{kind="",severity="error"} 1`,
+      `${P}config_diagnostics{kind="Ingress",severity="warning"} 2`,
+      `${P}config_diagnostics{kind="Secret",severity="error"} 1`,
+      `${P}config_diagnostics{kind="other",severity="error"} 1`,
+    ]);
+    m.setDiagnostics([{ kind: 'Service', severity: 'warning' }]);
+    expect(samples((await m.render()).body, 'config_diagnostics')).toEqual([
+      `${P}config_diagnostics{kind="Service",severity="warning"} 1`,
+    ]);
+  });
+});

@@ -10,6 +10,15 @@ const REQUEST_LABELS = ['namespace', 'ingress', 'service', 'host', 'path', 'meth
 const BACKEND_LABELS = ['namespace', 'ingress', 'service'] as const;
 
 /** An Ingress, as `retainIngresses` takes it: a route of the configuration fits. */
+const DIAGNOSTIC_KINDS: ReadonlySet<string> = new Set([
+  'Ingress',
+  'IngressClass',
+  'Service',
+  'EndpointSlice',
+  'Endpoints',
+  'Secret',
+]);
+
 export interface IngressRef {
   namespace: string;
   ingress: string;
@@ -74,6 +83,7 @@ export class GatewayMetrics {
   private readonly upstreamEndpoints: Gauge<'namespace' | 'service'>;
   private readonly activeConnections: Gauge<'scheme'>;
   private readonly unhonouredAnnotations: Gauge<'annotation'>;
+  private readonly diagnostics: Gauge<'kind' | 'severity'>;
   /** The value of every `upstream_endpoints` series, namespace → service → count, to diff against. */
   private upstreamCounts = new Map<string, Map<string, number>>();
 
@@ -149,6 +159,13 @@ export class GatewayMetrics {
       name: `${PREFIX}unhonoured_annotations`,
       help: 'Ingresses of the current configuration (served or excluded) carrying an ingress-nginx annotation the gateway does not honour, by annotation.',
       labelNames: ['annotation'],
+      registers,
+    });
+
+    this.diagnostics = new Gauge({
+      name: `${PREFIX}config_diagnostics`,
+      help: 'Problems found in the objects of the current configuration, by object kind and severity (an error leaves its object or field out).',
+      labelNames: ['kind', 'severity'],
       registers,
     });
 
@@ -298,6 +315,23 @@ export class GatewayMetrics {
    * KNOWN_ANNOTATIONS) counts as `unknown`: annotations are written by whoever writes Ingresses, and
    * label values must stay a bounded set.
    */
+  /**
+   * Replaces every `config_diagnostics` series. `kind` is one of the kinds the gateway reads ('' for a
+   * problem with no object, `other` for anything else), so the label set stays bounded.
+   */
+  setDiagnostics(list: Iterable<{ kind?: string | undefined; severity: 'error' | 'warning' }>): void {
+    const counts = new Map<string, { kind: string; severity: string; n: number }>();
+    for (const d of list) {
+      const kind = d.kind === undefined ? '' : DIAGNOSTIC_KINDS.has(d.kind) ? d.kind : 'other';
+      const id = `${kind}\u0000${d.severity}`;
+      const entry = counts.get(id);
+      if (entry === undefined) counts.set(id, { kind, severity: d.severity, n: 1 });
+      else entry.n++;
+    }
+    this.diagnostics.reset();
+    for (const { kind, severity, n } of counts.values()) this.diagnostics.set({ kind, severity }, n);
+  }
+
   setUnhonouredAnnotations(counts: ReadonlyMap<string, number>, known: { has(name: string): boolean }): void {
     const bounded = new Map<string, number>();
     for (const [name, count] of counts) {

@@ -48,7 +48,31 @@ export class BackendResolver {
     this.#index = new EndpointIndex(snapshot);
   }
 
+  /** Resolutions by namespace, Service name, then port (number, or name): many paths share one. */
+  readonly #resolved = new Map<string, Map<string, Map<number | string, BackendResolution>>>();
+
   resolve(namespace: string, ref: IngressBackend): BackendResolution {
+    const service = ref.service;
+    const port = service?.port?.number ?? service?.port?.name;
+    if (service === undefined || port === undefined) return this.#resolve(namespace, ref);
+    let byName = this.#resolved.get(namespace);
+    if (byName === undefined) {
+      byName = new Map();
+      this.#resolved.set(namespace, byName);
+    }
+    let byPort = byName.get(service.name);
+    if (byPort === undefined) {
+      byPort = new Map();
+      byName.set(service.name, byPort);
+    }
+    const known = byPort.get(port);
+    if (known !== undefined) return known;
+    const resolution = this.#resolve(namespace, ref);
+    byPort.set(port, resolution);
+    return resolution;
+  }
+
+  #resolve(namespace: string, ref: IngressBackend): BackendResolution {
     if (ref.service === undefined) {
       const what = ref.resource === undefined ? 'no service' : `resource backend (${ref.resource.kind})`;
       return problem(ref.resource === undefined ? 'service' : 'resource', `${what} is not supported: 503`);
