@@ -23,5 +23,8 @@ COPY --from=build /app /app
 USER 1000:1000
 # 8080 HTTP, 8443 HTTPS, 10254 admin (/metrics, /healthz, /readyz).
 EXPOSE 8080 8443 10254
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+# V8 would grow the young generation to 128 MB on a large node and let garbage of each rebuild pile up
+# to its default old-space limit; these keep a 10,000-Ingress gateway under 300 MB (benchmarks/README.md).
+# The Deployment's NODE_OPTIONS sets --max-old-space-size below the container's memory limit.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/dist/cli.js"]
 CMD ["--kubernetes"]

@@ -31,6 +31,8 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    // Without it the gateway runs with the V8 settings it is deployed with (Dockerfile, deploy/).
+    'node-defaults': { type: 'boolean', default: false },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '600' },
   },
@@ -135,7 +137,9 @@ api.on('request', (rec) =>
 
 // --- the gateway ---
 
-const execArgv = [...values['node-arg']];
+// As deployed: the image's ENTRYPOINT and the Deployment's NODE_OPTIONS.
+const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
+const execArgv = [...(values['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...values['node-arg']];
 if (values['cpu-prof'] !== undefined) {
   mkdirSync(values['cpu-prof'], { recursive: true });
   execArgv.push('--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`);
@@ -398,7 +402,7 @@ const row = (name, value, target, ok) =>
 const mm = (xs) => `${r1(median(xs))} / ${r1(max(xs))}`;
 console.log(
   `\ncluster-scale: ${N} Ingresses, ${N * 5} paths, ${N} Services, ${N * 3} endpoints (${objects.length} objects${values.tls ? ', TLS' : ''}); ` +
-    `${result.machine.nproc} cores, node ${process.version}`,
+    `${result.machine.nproc} cores, node ${process.version}; gateway node flags: ${execArgv.join(' ') || '(none)'}`,
 );
 console.log(row('', 'measured', 'target', undefined));
 console.log(row('generate objects (ms)', r1(generateMs), '', undefined));
