@@ -54,7 +54,7 @@ export class KindWatch {
     });
     this.informer = new ListWatch<KubernetesObject>(
       this.path,
-      new SlimWatch(kubeConfig),
+      new SlimWatch(kubeConfig, kind.convert),
       () => this.list() as never,
       false,
       undefined,
@@ -94,9 +94,10 @@ export class KindWatch {
       resourceVersion ??= page.metadata.resourceVersion;
       for (const item of page.items) {
         // In place: the page is ours, and a copy per item is garbage for the next GC to find.
-        item.apiVersion = this.kind.apiVersion as never;
+        item.apiVersion = (this.kind.servedVersion ?? this.kind.apiVersion) as never;
         item.kind = this.kind.kind as never;
-        items.push(slimObject(item));
+        const slim = slimObject(item);
+        items.push(this.kind.convert === undefined ? slim : this.kind.convert(slim));
       }
       cont = page.metadata.continue || undefined;
     } while (cont !== undefined);

@@ -12,8 +12,14 @@ interface Logged {
 }
 
 /** A source on a fixture, with every change and log line recorded and awaitable. */
-async function setup(objects: object[], opts: { namespace?: string; startSource?: boolean } = {}) {
-  const api = await ApiServerFixture.start({ objects });
+async function setup(
+  objects: object[],
+  opts: { namespace?: string; endpointSliceVersions?: Array<'v1' | 'v1beta1'> } = {},
+) {
+  const api = await ApiServerFixture.start({
+    objects,
+    ...(opts.endpointSliceVersions ? { endpointSliceVersions: opts.endpointSliceVersions } : {}),
+  });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions(api.kubeConfigObject());
   const logs: Logged[] = [];
@@ -166,6 +172,27 @@ describe('KubernetesSource: what is kept of an object', () => {
     expect(watched.metadata).not.toHaveProperty('managedFields');
     expect(watched.metadata.annotations).toEqual({});
     expect(source.ingressView().get('app', 'web')).toBe(watched);
+  });
+});
+
+describe('KubernetesSource: EndpointSlice version', () => {
+  it('a cluster serving only discovery.k8s.io/v1beta1 (Kubernetes 1.20): slices are read from there', async () => {
+    const beta = { ...(slice('app', 'web', ['10.0.0.1']) as object), apiVersion: 'discovery.k8s.io/v1beta1' };
+    const { api, changes, started, until } = await setup(
+      [ingress('app', 'web', 'web.test', 'web'), service('app', 'web'), beta],
+      { endpointSliceVersions: ['v1beta1'] },
+    );
+    const first = await started;
+    expect(first.snapshot.endpointSlices.map((s) => s.object.apiVersion)).toEqual(['discovery.k8s.io/v1']);
+    expect(first.diagnostics).toEqual([]);
+    expect(api.requests.some((r) => r.resource === 'endpointslices' && r.version === 'v1beta1')).toBe(true);
+    api.apply({
+      ...(slice('app', 'web', ['10.0.0.1', '10.0.0.2']) as object),
+      apiVersion: 'discovery.k8s.io/v1beta1',
+    });
+    const change = await until(() => changes.find((c) => c.kind === 'endpoints'), 'an endpoints change');
+    if (change.kind !== 'endpoints') return;
+    expect(change.objects.endpointSlices[0]!.object.endpoints).toHaveLength(2);
   });
 });
 

@@ -5,12 +5,12 @@
 import type { ConfigSource, Kind, KubeObject, SnapshotResult, SourceChange } from '@gateway/manifests';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from './api-client.js';
-import type { BackoffOptions } from './backoff.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import type { IngressView } from './ingress-status.js';
 import { KindWatch } from './kind-watch.js';
 import type { Logger } from './log.js';
 import { keyOf, ObjectStore, onlyStatusChanged, serviceOfSlice } from './object-store.js';
-import { WATCHED_KINDS, type WatchedKind } from './resources.js';
+import { type EndpointSliceVersion, type WatchedKind, watchedKinds } from './resources.js';
 
 export interface KubernetesSourceOptions {
   readonly kubeConfig: KubeConfig;
@@ -35,7 +35,11 @@ export class KubernetesSource implements ConfigSource {
   readonly gatewayNamespace: string;
   private readonly store = new ObjectStore();
   private readonly ingressListeners: Array<() => void> = [];
-  private readonly watches: KindWatch[];
+  private watches: KindWatch[] = [];
+  private readonly makeWatches: (kinds: readonly WatchedKind[]) => KindWatch[];
+  private readonly kinds: readonly WatchedKind[] | undefined;
+  private readonly log: Logger;
+  private readonly backoff: BackoffOptions;
   private readonly holdOffMs: number;
   private readonly maxHoldOffMs: number;
   private onChange: ((change: SourceChange) => void) | undefined;
@@ -68,15 +72,22 @@ export class KubernetesSource implements ConfigSource {
         this.changed(kind.kind, object);
       },
     };
-    this.watches = (opts.kinds ?? WATCHED_KINDS).map(
-      (kind) =>
-        new KindWatch(kind, this.client, opts.kubeConfig, opts.namespace, handlers, opts.log, opts.backoff),
-    );
+    this.makeWatches = (kinds) =>
+      kinds.map(
+        (kind) =>
+          new KindWatch(kind, this.client, opts.kubeConfig, opts.namespace, handlers, opts.log, opts.backoff),
+      );
+    this.kinds = opts.kinds;
+    this.log = opts.log;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
   }
 
   /** Resolves once every kind has been listed: the gateway is ready then, not before. */
   async start(onChange: (change: SourceChange) => void): Promise<SnapshotResult> {
     this.onChange = onChange;
+    const kinds = this.kinds ?? watchedKinds(await this.endpointSliceVersion());
+    if (this.closed) return this.store.snapshot();
+    this.watches = this.makeWatches(kinds);
     for (const w of this.watches) w.start();
     await Promise.all(this.watches.map((w) => w.listed));
     this.store.refreshReferences();
@@ -88,6 +99,42 @@ export class KubernetesSource implements ConfigSource {
     this.closed = true;
     clearTimeout(this.timer);
     await Promise.all(this.watches.map((w) => w.close()));
+  }
+
+  /**
+   * `discovery.k8s.io/v1` where the cluster serves it (1.21 and later), else `v1beta1` (1.20). Asked
+   * until the API server answers: a guess would watch a version that is not there.
+   */
+  private async endpointSliceVersion(): Promise<EndpointSliceVersion> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const group = await this.client.request<{ versions?: Array<{ version: string }> }>(
+          'GET',
+          '/apis/discovery.k8s.io',
+          'discover discovery.k8s.io',
+        );
+        const versions = new Set((group.versions ?? []).map((v) => v.version));
+        if (versions.has('v1')) return 'v1';
+        if (versions.has('v1beta1')) {
+          this.log.info(
+            { version: 'v1beta1' },
+            'kubernetes: EndpointSlices are served as discovery.k8s.io/v1beta1',
+          );
+          return 'v1beta1';
+        }
+        this.log.error(
+          {},
+          'kubernetes: the API server serves no EndpointSlice version this gateway reads (v1, v1beta1)',
+        );
+      } catch (err) {
+        this.log.warn(
+          { err: (err as Error).message },
+          `kubernetes: cannot ask which EndpointSlice version is served: ${(err as Error).message}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, Math.random(), this.backoff)));
+    }
+    return 'v1';
   }
 
   /** The Ingresses as the informers hold them now, for the status writer. */

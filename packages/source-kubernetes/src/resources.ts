@@ -1,9 +1,14 @@
 // The kinds the gateway watches, and where the API serves them.
-import type { Kind } from '@gateway/manifests';
+import type { Kind, KubeObject } from '@gateway/manifests';
 
 export interface WatchedKind {
   readonly kind: Kind;
+  /** The version the rest of the gateway reads (objects are converted to it). */
   readonly apiVersion: string;
+  /** The version the API server is asked for, when it differs (`discovery.k8s.io/v1beta1` on 1.20). */
+  readonly servedVersion?: string;
+  /** Turns an object of `servedVersion` into one of `apiVersion` (in place). */
+  readonly convert?: (object: KubeObject) => KubeObject;
   /** '' for the core group. */
   readonly group: string;
   readonly resource: string;
@@ -48,12 +53,50 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   },
 ];
 
+export type EndpointSliceVersion = 'v1' | 'v1beta1';
+
+/**
+ * The kinds to watch on a cluster that serves EndpointSlices as `version`: v1 from Kubernetes 1.21,
+ * v1beta1 only on 1.20 (same addresses, conditions and ports; `topology` became `nodeName`/`zone`).
+ */
+export function watchedKinds(version: EndpointSliceVersion): readonly WatchedKind[] {
+  if (version === 'v1') return WATCHED_KINDS;
+  return WATCHED_KINDS.map((k) =>
+    k.kind === 'EndpointSlice'
+      ? { ...k, servedVersion: 'discovery.k8s.io/v1beta1', convert: endpointSliceFromV1beta1 }
+      : k,
+  );
+}
+
+interface V1beta1Endpoint {
+  topology?: Record<string, string>;
+  nodeName?: string;
+  zone?: string;
+}
+
+/** discovery.k8s.io/v1beta1 → v1 (in place), as the API server converts it. */
+export function endpointSliceFromV1beta1(object: KubeObject): KubeObject {
+  const slice = object as KubeObject & { endpoints?: V1beta1Endpoint[] };
+  for (const endpoint of slice.endpoints ?? []) {
+    const topology = endpoint.topology;
+    if (topology === undefined) continue;
+    const node = topology['kubernetes.io/hostname'];
+    const zone = topology['topology.kubernetes.io/zone'];
+    if (endpoint.nodeName === undefined && node !== undefined) endpoint.nodeName = node;
+    if (endpoint.zone === undefined && zone !== undefined) endpoint.zone = zone;
+    delete endpoint.topology;
+  }
+  slice.apiVersion = 'discovery.k8s.io/v1' as never;
+  return slice;
+}
+
 /** `/api/v1/…` or `/apis/GROUP/VERSION/…`, in one namespace or across all. */
 export function collectionPath(
-  k: Pick<WatchedKind, 'apiVersion' | 'group' | 'namespaced' | 'resource'>,
+  k: Pick<WatchedKind, 'apiVersion' | 'servedVersion' | 'group' | 'namespaced' | 'resource'>,
   namespace?: string,
 ): string {
-  const base = k.group === '' ? `/api/${k.apiVersion}` : `/apis/${k.apiVersion}`;
+  const version = k.servedVersion ?? k.apiVersion;
+  const base = k.group === '' ? `/api/${version}` : `/apis/${version}`;
   return k.namespaced && namespace !== undefined
     ? `${base}/namespaces/${encodeURIComponent(namespace)}/${k.resource}`
     : `${base}/${k.resource}`;

@@ -29,15 +29,30 @@ export function slimObject<T extends { metadata?: KubeObject['metadata'] }>(obje
 
 type WatchArgs = Parameters<Watch['watch']>;
 
-/** A Watch whose events' objects are slimmed before the informer sees (and caches) them. */
+/**
+ * A Watch whose events' objects are slimmed (and converted to the version the gateway reads) before
+ * the informer sees and caches them.
+ */
 export class SlimWatch extends Watch {
+  constructor(
+    config: ConstructorParameters<typeof Watch>[0],
+    private readonly convert: (object: KubeObject) => KubeObject = (o) => o,
+  ) {
+    super(config);
+  }
+
   override watch(
     path: WatchArgs[0],
     queryParams: WatchArgs[1],
     callback: WatchArgs[2],
     done: WatchArgs[3],
   ): Promise<AbortController> {
-    const slimmed: WatchArgs[2] = (phase, object, event) => callback(phase, slimObject(object), event);
+    const slimmed: WatchArgs[2] = (phase, object, event) =>
+      callback(
+        phase,
+        phase === 'ERROR' || phase === 'BOOKMARK' ? object : this.convert(slimObject(object)),
+        event,
+      );
     return super.watch(path, queryParams, slimmed, done);
   }
 }
