@@ -5,7 +5,7 @@
 //
 // No controller-manager runs: nothing creates service accounts, tokens or namespaces' defaults, and
 // nothing garbage-collects. Use a fresh namespace (or a fresh server) per test.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -82,20 +82,27 @@ let binaryPaths: Promise<{ apiServer: string; kubectl: string }> | undefined;
  */
 export function ensureKubeApiServer(): Promise<{ apiServer: string; kubectl: string }> {
   binaryPaths ??= new Promise((resolve, reject) => {
-    execFile(
-      'bash',
-      [BUILD_SCRIPT],
-      { maxBuffer: 64 * 1024 * 1024, env: process.env },
-      (err, stdout, stderr) => {
-        if (err) {
-          binaryPaths = undefined;
-          reject(new Error(`${BUILD_SCRIPT} failed: ${err.message}\n${stderr.slice(-4000)}`));
-          return;
-        }
-        const apiServer = stdout.trim().split('\n').pop() ?? '';
-        resolve({ apiServer, kubectl: join(dirname(apiServer), 'kubectl') });
-      },
-    );
+    // The script's progress (stderr) is passed through: a first build is minutes of otherwise silence.
+    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-8000);
+      process.stderr.write(d);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const apiServer = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !apiServer) {
+        binaryPaths = undefined;
+        reject(new Error(`${BUILD_SCRIPT} exited ${code}:\n${stderr.slice(-4000)}`));
+        return;
+      }
+      resolve({ apiServer, kubectl: join(dirname(apiServer), 'kubectl') });
+    });
   });
   return binaryPaths;
 }
