@@ -763,6 +763,14 @@ export class DataPlane {
       socket.destroy();
       return;
     }
+    // Bytes after a request that ends the connection (`Connection: close`, HTTP/1.0 without
+    // keep-alive; RFC 9112 §9.6): never a request. The response in flight is the last one and Node
+    // closes the connection after it; with none in flight, the connection is closed now.
+    if (code === 'HPE_CLOSED_CONNECTION') {
+      const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (current == null) socket.end();
+      return;
+    }
     // The parser failed in the body of the request in flight (a bad chunk size, the client half-closed
     // before the Content-Length was read): that request's own exchange answers and reports it.
     const incoming = (socket as Socket & { parser?: { incoming?: Req | null } | null }).parser?.incoming;
