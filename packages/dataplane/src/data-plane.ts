@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, METHODS, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { normalizeHost, normalizePath } from '@gateway/routing';
+import { normalizeHost } from '@gateway/routing';
 import type { Backend, Endpoint, EndpointTable, Route } from '@gateway/translate';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { failureStatus, upstreamStatusOf } from './failure-status.js';
 import {
   rawResponseLength,
   sendGatewayResponse,
@@ -17,6 +18,7 @@ import {
 } from './gateway-responses.js';
 import { RequestIds, rewriteRequestHeaders } from './headers.js';
 import { HttpProxyUpstream } from './http-proxy-upstream.js';
+import { decideRoute, type RouteDecision } from './route-decision.js';
 import type {
   Active,
   DataPlaneOptions,
@@ -189,12 +191,7 @@ class Exchange implements UpstreamHandler {
   upstreamDone(result: UpstreamResult): void {
     const failure = result.failure;
     this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
-    const status =
-      result.status !== 0
-        ? String(result.status)
-        : failure === 'timeout' || failure === 'connect-timeout'
-          ? '504'
-          : '502';
+    const status = upstreamStatusOf(result.status, failure);
     this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
     if (failure === undefined || result.responded) return;
     if (failure === 'client') {
@@ -204,7 +201,7 @@ class Exchange implements UpstreamHandler {
     }
     if (failure === 'client-timeout') {
       // nginx's client_body_timeout: nothing answered, the connection closed, 408 logged.
-      this.status = 408;
+      this.status = failureStatus(failure).log;
       this.res.destroy();
       return;
     }
@@ -215,10 +212,8 @@ class Exchange implements UpstreamHandler {
         this.exclude.add(this.lastKey);
       }
       if (this.attempts < MAX_ATTEMPTS && this.plane.forwardNext(this)) return;
-      this.plane.answer(this, failure === 'connect-timeout' ? 504 : 502);
-      return;
     }
-    this.plane.answer(this, failure === 'timeout' ? 504 : 502);
+    this.plane.answer(this, failureStatus(failure).answer);
   }
 
   lastKey = '';
@@ -280,23 +275,20 @@ class Tunnel implements TunnelHandler {
     readonly socket: Socket,
     readonly head: Buffer,
     readonly listener: Listener,
-    route: Route,
-    backend: Backend,
-    endpoints: readonly Endpoint[],
-    host: string,
+    d: RouteDecision & { kind: 'forward' },
   ) {
     this.bytesAtStart = socket.bytesWritten;
-    this.route = route;
-    this.backend = backend;
-    this.endpoints = endpoints;
-    this.host = host;
+    this.route = d.route;
+    this.backend = d.backend;
+    this.endpoints = d.endpoints;
+    this.host = d.host;
     this.clientIp = clientIpOf(socket);
   }
 
   tunnelSettled(result: UpstreamResult): void {
     const failure = result.failure;
     this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
-    const status = result.status !== 0 ? String(result.status) : failure === 'timeout' ? '504' : '502';
+    const status = upstreamStatusOf(result.status, failure);
     this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
     if (failure === undefined) {
       this.status = result.status;
@@ -313,13 +305,11 @@ class Tunnel implements TunnelHandler {
       this.exclude.add(this.lastKey);
       if (this.attempts < MAX_ATTEMPTS && this.plane.tunnelNext(this)) return;
     }
-    if (failure === 'client') {
-      this.status = 499;
-      this.socket.destroy();
-    } else {
-      this.status = failure === 'timeout' || failure === 'connect-timeout' ? 504 : 502;
-      writeRawResponse(this.socket, this.status);
-    }
+    // The same answer and the same logged status as a plain request's (failure-status.ts).
+    const outcome = failureStatus(failure);
+    this.status = outcome.log !== 0 ? outcome.log : outcome.answer;
+    if (outcome.answer === 0) this.socket.destroy();
+    else writeRawResponse(this.socket, outcome.answer);
     this.plane.tunnelEnded(this);
   }
 
@@ -495,7 +485,7 @@ export class DataPlane {
     }
 
     const headers = req.headers;
-    let hostHeader = headers.host;
+    const hostHeader = headers.host;
     const raw = req.rawHeaders;
     let hosts = 0;
     for (let i = 0; i < raw.length; i += 2) {
@@ -513,45 +503,33 @@ export class DataPlane {
     }
     const cl = headers['content-length'];
     if (te !== undefined || (cl !== undefined && cl !== '0')) req.once('resume', onBodyResume);
-    let url = req.url ?? '';
-    if (url.charCodeAt(0) !== 0x2f /* / */) {
-      // Absolute form (RFC 9112 §3.2.2): routed by its authority, forwarded in origin form.
-      const m = /^https?:\/\/([^/?#@]*)([^#]*)$/i.exec(url);
-      if (m === null || m[1] === '') {
-        this.answer(ex, 400);
-        return;
-      }
-      hostHeader = m[1]!;
-      url = m[2] === '' || m[2]!.charCodeAt(0) === 0x3f /* ? */ ? `/${m[2]}` : m[2]!;
-      headers.host = hostHeader;
-      req.url = url;
-      ex.path = url;
-    }
-    const path = normalizePath(url);
-    if (path === undefined) {
-      this.answer(ex, 400);
+    const rawUrl = req.url ?? '';
+    const d = decideRoute(
+      listener.scheme,
+      rawUrl,
+      hostHeader,
+      this.active,
+      this.endpoints,
+      this.redirectPortSuffix,
+    );
+    ex.path = d.forwardUrl;
+    ex.host = d.host;
+    ex.route = d.route;
+    if (d.kind === 'answer') {
+      this.answer(ex, d.status);
       return;
     }
-    const host = normalizeHost(hostHeader ?? '');
-    ex.host = host;
-    const route = this.active?.routes.match(host, path);
-    if (route === undefined) {
-      this.answer(ex, 404);
+    if (d.kind === 'redirect') {
+      sendRedirect(res, d.location, this.closing);
       return;
     }
-    ex.route = route;
-    if (route.tlsRedirect && listener.scheme === 'http') {
-      sendRedirect(res, `https://${host}${this.redirectPortSuffix}${url}`, this.closing);
-      return;
+    if (d.forwardUrl !== rawUrl) {
+      // Absolute form: forwarded in origin form, with its authority as Host.
+      req.url = d.forwardUrl;
+      headers.host = d.authority;
     }
-    const backend = route.backend;
-    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
-    if (endpoints === undefined || endpoints.length === 0) {
-      this.answer(ex, 503);
-      return;
-    }
-    ex.backend = backend;
-    ex.endpoints = endpoints;
+    ex.backend = d.backend;
+    ex.endpoints = d.endpoints;
     const requestId = headers['x-request-id'];
     ex.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -560,7 +538,7 @@ export class DataPlane {
         clientIp: ex.clientIp,
         proto: listener.scheme,
         port: listener.port,
-        host: hostHeader ?? '',
+        host: d.authority,
         requestId: ex.requestId,
       },
       false,
@@ -658,30 +636,32 @@ export class DataPlane {
     let hosts = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-    const url = req.url ?? '';
-    const path = normalizePath(url);
-    if (hosts !== 1 || path === undefined || headers['transfer-encoding'] !== undefined) {
+    if (hosts !== 1 || headers['transfer-encoding'] !== undefined) {
       fail(400);
       return;
     }
-    const hostHeader = headers.host!;
-    const host = normalizeHost(hostHeader);
-    const route = this.active?.routes.match(host, path);
-    if (route === undefined) {
-      fail(404, undefined, host);
+    // The same decision as a plain request's: absolute form routed by its authority, 400/404/308/503.
+    const rawUrl = req.url ?? '';
+    const d = decideRoute(
+      listener.scheme,
+      rawUrl,
+      headers.host,
+      this.active,
+      this.endpoints,
+      this.redirectPortSuffix,
+    );
+    // Logged (and forwarded) in origin form, as a plain request is.
+    req.url = d.forwardUrl;
+    if (d.kind === 'answer') {
+      fail(d.status, d.route, d.host);
       return;
     }
-    if (route.tlsRedirect && listener.scheme === 'http') {
-      fail(308, route, host, `https://${host}${this.redirectPortSuffix}${url}`);
+    if (d.kind === 'redirect') {
+      fail(308, d.route, d.host, d.location);
       return;
     }
-    const backend = route.backend;
-    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
-    if (backend === undefined || endpoints === undefined || endpoints.length === 0) {
-      fail(503, route, host);
-      return;
-    }
-    const t = new Tunnel(this, req, socket, head, listener, route, backend, endpoints, host);
+    if (d.forwardUrl !== rawUrl) headers.host = d.authority;
+    const t = new Tunnel(this, req, socket, head, listener, d);
     const requestId = headers['x-request-id'];
     t.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -690,13 +670,13 @@ export class DataPlane {
         clientIp: t.clientIp,
         proto: listener.scheme,
         port: listener.port,
-        host: hostHeader,
+        host: d.authority,
         requestId: t.requestId,
       },
       true,
       false,
     );
-    if (!this.tunnelNext(t)) fail(503, route, host);
+    if (!this.tunnelNext(t)) fail(503, d.route, d.host);
   }
 
   tunnelNext(t: Tunnel): boolean {
