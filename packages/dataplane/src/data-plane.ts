@@ -35,8 +35,18 @@ const kListener = Symbol('gateway.listener');
 const kBodyBytes = Symbol('gateway.bodyBytes');
 const kBodyError = Symbol('gateway.bodyError');
 
-/** Attempts per request at most (connect failures move on to the next endpoint; stale retries once more). */
-const MAX_ATTEMPTS = 16;
+/**
+ * What a retry decision reads (`DataPlane.mayTryAgain`), for a plain request and an upgrade alike.
+ * `attempts` counts every try; `freeTries` those that do not count against --proxy-next-upstream-tries
+ * (the replay after a stale pooled connection: at most one, since it and every later try use a fresh
+ * connection). `start` is when the request arrived, which is when its first try started.
+ */
+interface Tries {
+  readonly start: number;
+  readonly endpoints: readonly Endpoint[];
+  attempts: number;
+  freeTries: number;
+}
 
 interface Listener {
   readonly scheme: Scheme;
@@ -131,7 +141,7 @@ function recordOf(
 }
 
 /** Per-request state, from routing to the access-log record. */
-class Exchange implements UpstreamHandler {
+class Exchange implements UpstreamHandler, Tries {
   readonly start = performance.now();
   readonly socket: Socket;
   /**
@@ -154,6 +164,7 @@ class Exchange implements UpstreamHandler {
   requestId = '';
   exclude: Set<string> | undefined = undefined;
   attempts = 0;
+  freeTries = 0;
   fresh = false;
   upstreamAddr = '';
   upstreamStatus = '';
@@ -206,12 +217,16 @@ class Exchange implements UpstreamHandler {
       return;
     }
     if (failure === 'connect' || failure === 'connect-timeout' || failure === 'stale') {
-      if (failure === 'stale') this.fresh = true;
-      else {
+      if (failure === 'stale') {
+        // Replayed on a fresh connection to the same endpoint; nginx does not count a try that failed
+        // on a cached keep-alive connection either.
+        this.fresh = true;
+        this.freeTries++;
+      } else {
         this.exclude ??= new Set();
         this.exclude.add(this.lastKey);
       }
-      if (this.attempts < MAX_ATTEMPTS && this.plane.forwardNext(this)) return;
+      if (this.plane.mayTryAgain(this) && this.plane.forwardNext(this)) return;
     }
     this.plane.answer(this, failureStatus(failure).answer);
   }
@@ -251,7 +266,7 @@ function onResponseClose(this: Res): void {
 }
 
 /** A WebSocket upgrade being proxied; reported once, when it ends. */
-class Tunnel implements TunnelHandler {
+class Tunnel implements TunnelHandler, Tries {
   readonly start = performance.now();
   readonly bytesAtStart: number;
   route: Route | undefined;
@@ -263,6 +278,7 @@ class Tunnel implements TunnelHandler {
   exclude: Set<string> | undefined = undefined;
   lastKey = '';
   attempts = 0;
+  readonly freeTries = 0;
   status = 0;
   upstreamAddr = '';
   upstreamStatus = '';
@@ -303,7 +319,7 @@ class Tunnel implements TunnelHandler {
     if (failure === 'connect' || failure === 'connect-timeout') {
       this.exclude ??= new Set();
       this.exclude.add(this.lastKey);
-      if (this.attempts < MAX_ATTEMPTS && this.plane.tunnelNext(this)) return;
+      if (this.plane.mayTryAgain(this) && this.plane.tunnelNext(this)) return;
     }
     // The same answer and the same logged status as a plain request's (failure-status.ts).
     const outcome = failureStatus(failure);
@@ -336,6 +352,9 @@ export class DataPlane {
   private readonly ids = new RequestIds(randomBytes(10).toString('hex'));
   private readonly host: string;
   private readonly redirectPortSuffix: string;
+  /** --proxy-next-upstream-tries (0: no limit) and --proxy-next-upstream-timeout in ms (0: none). */
+  private readonly maxTries: number;
+  private readonly retryWindowMs: number;
   private readonly http: Listener;
   private readonly https: Listener;
   private inflight = 0;
@@ -349,6 +368,8 @@ export class DataPlane {
     this.host = opts.host ?? '0.0.0.0';
     const redirectPort = opts.redirectHttpsPort ?? 443;
     this.redirectPortSuffix = redirectPort === 443 ? '' : `:${redirectPort}`;
+    this.maxTries = opts.nextUpstreamTries ?? 3;
+    this.retryWindowMs = opts.nextUpstreamTimeoutMs ?? 0;
     this.upstream = new HttpProxyUpstream({
       connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
       readTimeoutMs: opts.readTimeoutMs ?? 60_000,
@@ -545,6 +566,20 @@ export class DataPlane {
       te !== undefined,
     );
     if (!this.forwardNext(ex)) this.answer(ex, 503);
+  }
+
+  /**
+   * Whether a request (or upgrade) whose connection failed may try the next endpoint, with
+   * ingress-nginx's meaning: at most --proxy-next-upstream-tries tries in all, the first included
+   * (0: no limit), and no new try once --proxy-next-upstream-timeout has passed since the first one
+   * started (0: no limit; a try under way keeps its own connect timeout). Each endpoint is tried once
+   * at most (the failed ones are excluded), so an unlimited count still stops with the endpoints.
+   */
+  mayTryAgain(x: Tries): boolean {
+    const counted = x.attempts - x.freeTries;
+    if (this.maxTries !== 0 && counted >= this.maxTries) return false;
+    if (counted >= x.endpoints.length) return false;
+    return this.retryWindowMs === 0 || performance.now() - x.start < this.retryWindowMs;
   }
 
   /** Sends the request to the next endpoint; false when none is left. */
