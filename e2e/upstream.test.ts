@@ -143,7 +143,15 @@ beforeAll(async () => {
   ]);
   [gw, slowGw] = await Promise.all([
     startGateway(['--config', file]),
-    startGateway(['--config', file, '--no-access-log', '--proxy-read-timeout', '1']),
+    startGateway([
+      '--config',
+      file,
+      '--no-access-log',
+      '--proxy-read-timeout',
+      '1',
+      '--proxy-next-upstream-tries',
+      '1',
+    ]),
   ]);
 });
 
@@ -253,6 +261,18 @@ describe('retries and upstream errors', () => {
       tried.join(' | '),
     ).toBe(true);
     for (const line of lines) expect(line.status).toBe(200);
+  });
+
+  it('--proxy-next-upstream-tries 1: a refused connection is not retried', async () => {
+    // flaky: 2 of its 3 endpoints refuse. The default gateway (3 tries) answered every request above;
+    // with one try, each request that round robin sends to a refusing endpoint gets 502.
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push((await request(slowGw.http, { host: 'flaky.up.test', path: `/once-${i}` })).status);
+    }
+    expect(statuses.filter((s) => s !== 200 && s !== 502)).toEqual([]);
+    expect(statuses).toContain(502);
+    expect(statuses).toContain(200);
   });
 
   it('answers 502 with Server, Content-Type and Content-Length when every endpoint refuses', async () => {

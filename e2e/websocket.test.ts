@@ -1,4 +1,6 @@
 // Black-box: WebSocket upgrades on the HTTP port, balanced over the pods.
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startPods } from './support/backends.js';
@@ -47,4 +49,19 @@ it('refuses an upgrade for an unknown host with 404', async () => {
     ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)),
   );
   expect(status).toBe(404);
+});
+
+it('routes an absolute-form upgrade by its authority, as a plain request', async () => {
+  const socket = net.connect(gw.http, '127.0.0.1');
+  socket.write(
+    'GET http://chat.example.test/ws HTTP/1.1\r\nHost: nope.test\r\nUpgrade: websocket\r\n' +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  socket.destroy();
+  expect(head.toString()).toMatch(/^HTTP\/1\.1 101 /);
+  const line = await gw.waitForLog(
+    (l) => l.status === 101 && l.host === 'chat.example.test' && l.path === '/ws',
+  );
+  expect(line.service).toBe('chat');
 });

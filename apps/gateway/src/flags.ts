@@ -19,6 +19,8 @@ export interface Flags {
   proxyConnectTimeout: number;
   proxyReadTimeout: number;
   proxySendTimeout: number;
+  proxyNextUpstreamTries: number;
+  proxyNextUpstreamTimeout: number;
   redirectHttpsPort: number;
   shutdownTimeout: number;
   accessLog: boolean;
@@ -58,6 +60,11 @@ Serving:
   --proxy-connect-timeout S      upstream connect timeout, seconds (default: 5)
   --proxy-read-timeout S         upstream read timeout, seconds (default: 60)
   --proxy-send-timeout S         upstream send timeout, seconds (default: 60)
+  --proxy-next-upstream-tries N  tries per request when upstream connections fail, the first one
+                                 included, each on another endpoint; 0: no limit (default: 3)
+  --proxy-next-upstream-timeout S
+                                 no further try starts S seconds after the first; 0: no limit
+                                 (default: 0)
   --redirect-https-port N        port put into 308 redirects to https, omitted when 443 (default: 443)
   --shutdown-timeout S           how long SIGTERM waits for in-flight requests (default: 30)
   --no-access-log                no access-log line per request
@@ -92,6 +99,8 @@ const OPTIONS = {
   'proxy-connect-timeout': { type: 'string' },
   'proxy-read-timeout': { type: 'string' },
   'proxy-send-timeout': { type: 'string' },
+  'proxy-next-upstream-tries': { type: 'string' },
+  'proxy-next-upstream-timeout': { type: 'string' },
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'no-access-log': { type: 'boolean' },
@@ -113,6 +122,23 @@ function seconds(name: string, raw: string | undefined, fallback: number): numbe
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) {
     throw new FlagError(`--${name}: "${raw}" is not a positive number of seconds`);
+  }
+  return n;
+}
+
+/** A count where 0 means no limit (nginx's `proxy_next_upstream_tries`). */
+function count(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new FlagError(`--${name}: "${raw}" is not a whole number (0: no limit)`);
+  return Number(raw);
+}
+
+/** Seconds where 0 means no limit (nginx's `proxy_next_upstream_timeout`). */
+function limitSeconds(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new FlagError(`--${name}: "${raw}" is not a number of seconds (0: no limit)`);
   }
   return n;
 }
@@ -142,6 +168,12 @@ export function parseFlags(argv: readonly string[]): Flags {
     proxyConnectTimeout: seconds('proxy-connect-timeout', values['proxy-connect-timeout'], 5),
     proxyReadTimeout: seconds('proxy-read-timeout', values['proxy-read-timeout'], 60),
     proxySendTimeout: seconds('proxy-send-timeout', values['proxy-send-timeout'], 60),
+    proxyNextUpstreamTries: count('proxy-next-upstream-tries', values['proxy-next-upstream-tries'], 3),
+    proxyNextUpstreamTimeout: limitSeconds(
+      'proxy-next-upstream-timeout',
+      values['proxy-next-upstream-timeout'],
+      0,
+    ),
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
     accessLog: !values['no-access-log'],

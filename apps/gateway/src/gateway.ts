@@ -93,6 +93,8 @@ export async function startGateway(
     connectTimeoutMs: flags.proxyConnectTimeout * 1000,
     readTimeoutMs: flags.proxyReadTimeout * 1000,
     sendTimeoutMs: flags.proxySendTimeout * 1000,
+    nextUpstreamTries: flags.proxyNextUpstreamTries,
+    nextUpstreamTimeoutMs: flags.proxyNextUpstreamTimeout * 1000,
     redirectHttpsPort: flags.redirectHttpsPort,
     refuseLocalExternalNames: flags.config === undefined,
     observer: {

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { type IncomingMessage, METHODS, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { normalizeHost, normalizePath } from '@gateway/routing';
+import { normalizeHost } from '@gateway/routing';
 import type { Backend, Endpoint, EndpointTable, Route } from '@gateway/translate';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { failureStatus, upstreamStatusOf } from './failure-status.js';
 import {
   rawResponseLength,
   sendGatewayResponse,
@@ -17,6 +18,7 @@ import {
 } from './gateway-responses.js';
 import { RequestIds, rewriteRequestHeaders } from './headers.js';
 import { HttpProxyUpstream } from './http-proxy-upstream.js';
+import { decideRoute, type RouteDecision } from './route-decision.js';
 import type {
   Active,
   DataPlaneOptions,
@@ -33,8 +35,18 @@ const kListener = Symbol('gateway.listener');
 const kBodyBytes = Symbol('gateway.bodyBytes');
 const kBodyError = Symbol('gateway.bodyError');
 
-/** Attempts per request at most (connect failures move on to the next endpoint; stale retries once more). */
-const MAX_ATTEMPTS = 16;
+/**
+ * What a retry decision reads (`DataPlane.mayTryAgain`), for a plain request and an upgrade alike.
+ * `attempts` counts every try; `freeTries` those that do not count against --proxy-next-upstream-tries
+ * (the replay after a stale pooled connection: at most one, since it and every later try use a fresh
+ * connection). `start` is when the request arrived, which is when its first try started.
+ */
+interface Tries {
+  readonly start: number;
+  readonly endpoints: readonly Endpoint[];
+  attempts: number;
+  freeTries: number;
+}
 
 interface Listener {
   readonly scheme: Scheme;
@@ -129,7 +141,7 @@ function recordOf(
 }
 
 /** Per-request state, from routing to the access-log record. */
-class Exchange implements UpstreamHandler {
+class Exchange implements UpstreamHandler, Tries {
   readonly start = performance.now();
   readonly socket: Socket;
   /**
@@ -152,6 +164,7 @@ class Exchange implements UpstreamHandler {
   requestId = '';
   exclude: Set<string> | undefined = undefined;
   attempts = 0;
+  freeTries = 0;
   fresh = false;
   upstreamAddr = '';
   upstreamStatus = '';
@@ -189,12 +202,7 @@ class Exchange implements UpstreamHandler {
   upstreamDone(result: UpstreamResult): void {
     const failure = result.failure;
     this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
-    const status =
-      result.status !== 0
-        ? String(result.status)
-        : failure === 'timeout' || failure === 'connect-timeout'
-          ? '504'
-          : '502';
+    const status = upstreamStatusOf(result.status, failure);
     this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
     if (failure === undefined || result.responded) return;
     if (failure === 'client') {
@@ -204,21 +212,23 @@ class Exchange implements UpstreamHandler {
     }
     if (failure === 'client-timeout') {
       // nginx's client_body_timeout: nothing answered, the connection closed, 408 logged.
-      this.status = 408;
+      this.status = failureStatus(failure).log;
       this.res.destroy();
       return;
     }
     if (failure === 'connect' || failure === 'connect-timeout' || failure === 'stale') {
-      if (failure === 'stale') this.fresh = true;
-      else {
+      if (failure === 'stale') {
+        // Replayed on a fresh connection to the same endpoint; nginx does not count a try that failed
+        // on a cached keep-alive connection either.
+        this.fresh = true;
+        this.freeTries++;
+      } else {
         this.exclude ??= new Set();
         this.exclude.add(this.lastKey);
       }
-      if (this.attempts < MAX_ATTEMPTS && this.plane.forwardNext(this)) return;
-      this.plane.answer(this, failure === 'connect-timeout' ? 504 : 502);
-      return;
+      if (this.plane.mayTryAgain(this) && this.plane.forwardNext(this)) return;
     }
-    this.plane.answer(this, failure === 'timeout' ? 504 : 502);
+    this.plane.answer(this, failureStatus(failure).answer);
   }
 
   lastKey = '';
@@ -256,7 +266,7 @@ function onResponseClose(this: Res): void {
 }
 
 /** A WebSocket upgrade being proxied; reported once, when it ends. */
-class Tunnel implements TunnelHandler {
+class Tunnel implements TunnelHandler, Tries {
   readonly start = performance.now();
   readonly bytesAtStart: number;
   route: Route | undefined;
@@ -268,6 +278,7 @@ class Tunnel implements TunnelHandler {
   exclude: Set<string> | undefined = undefined;
   lastKey = '';
   attempts = 0;
+  readonly freeTries = 0;
   status = 0;
   upstreamAddr = '';
   upstreamStatus = '';
@@ -280,23 +291,20 @@ class Tunnel implements TunnelHandler {
     readonly socket: Socket,
     readonly head: Buffer,
     readonly listener: Listener,
-    route: Route,
-    backend: Backend,
-    endpoints: readonly Endpoint[],
-    host: string,
+    d: RouteDecision & { kind: 'forward' },
   ) {
     this.bytesAtStart = socket.bytesWritten;
-    this.route = route;
-    this.backend = backend;
-    this.endpoints = endpoints;
-    this.host = host;
+    this.route = d.route;
+    this.backend = d.backend;
+    this.endpoints = d.endpoints;
+    this.host = d.host;
     this.clientIp = clientIpOf(socket);
   }
 
   tunnelSettled(result: UpstreamResult): void {
     const failure = result.failure;
     this.upstreamMs = Math.max(this.upstreamMs, 0) + result.elapsedMs;
-    const status = result.status !== 0 ? String(result.status) : failure === 'timeout' ? '504' : '502';
+    const status = upstreamStatusOf(result.status, failure);
     this.upstreamStatus = this.upstreamStatus === '' ? status : `${this.upstreamStatus}, ${status}`;
     if (failure === undefined) {
       this.status = result.status;
@@ -311,15 +319,13 @@ class Tunnel implements TunnelHandler {
     if (failure === 'connect' || failure === 'connect-timeout') {
       this.exclude ??= new Set();
       this.exclude.add(this.lastKey);
-      if (this.attempts < MAX_ATTEMPTS && this.plane.tunnelNext(this)) return;
+      if (this.plane.mayTryAgain(this) && this.plane.tunnelNext(this)) return;
     }
-    if (failure === 'client') {
-      this.status = 499;
-      this.socket.destroy();
-    } else {
-      this.status = failure === 'timeout' || failure === 'connect-timeout' ? 504 : 502;
-      writeRawResponse(this.socket, this.status);
-    }
+    // The same answer and the same logged status as a plain request's (failure-status.ts).
+    const outcome = failureStatus(failure);
+    this.status = outcome.log !== 0 ? outcome.log : outcome.answer;
+    if (outcome.answer === 0) this.socket.destroy();
+    else writeRawResponse(this.socket, outcome.answer);
     this.plane.tunnelEnded(this);
   }
 
@@ -346,6 +352,9 @@ export class DataPlane {
   private readonly ids = new RequestIds(randomBytes(10).toString('hex'));
   private readonly host: string;
   private readonly redirectPortSuffix: string;
+  /** --proxy-next-upstream-tries (0: no limit) and --proxy-next-upstream-timeout in ms (0: none). */
+  private readonly maxTries: number;
+  private readonly retryWindowMs: number;
   private readonly http: Listener;
   private readonly https: Listener;
   private inflight = 0;
@@ -359,6 +368,8 @@ export class DataPlane {
     this.host = opts.host ?? '0.0.0.0';
     const redirectPort = opts.redirectHttpsPort ?? 443;
     this.redirectPortSuffix = redirectPort === 443 ? '' : `:${redirectPort}`;
+    this.maxTries = opts.nextUpstreamTries ?? 3;
+    this.retryWindowMs = opts.nextUpstreamTimeoutMs ?? 0;
     this.upstream = new HttpProxyUpstream({
       connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
       readTimeoutMs: opts.readTimeoutMs ?? 60_000,
@@ -495,7 +506,7 @@ export class DataPlane {
     }
 
     const headers = req.headers;
-    let hostHeader = headers.host;
+    const hostHeader = headers.host;
     const raw = req.rawHeaders;
     let hosts = 0;
     for (let i = 0; i < raw.length; i += 2) {
@@ -513,45 +524,33 @@ export class DataPlane {
     }
     const cl = headers['content-length'];
     if (te !== undefined || (cl !== undefined && cl !== '0')) req.once('resume', onBodyResume);
-    let url = req.url ?? '';
-    if (url.charCodeAt(0) !== 0x2f /* / */) {
-      // Absolute form (RFC 9112 §3.2.2): routed by its authority, forwarded in origin form.
-      const m = /^https?:\/\/([^/?#@]*)([^#]*)$/i.exec(url);
-      if (m === null || m[1] === '') {
-        this.answer(ex, 400);
-        return;
-      }
-      hostHeader = m[1]!;
-      url = m[2] === '' || m[2]!.charCodeAt(0) === 0x3f /* ? */ ? `/${m[2]}` : m[2]!;
-      headers.host = hostHeader;
-      req.url = url;
-      ex.path = url;
-    }
-    const path = normalizePath(url);
-    if (path === undefined) {
-      this.answer(ex, 400);
+    const rawUrl = req.url ?? '';
+    const d = decideRoute(
+      listener.scheme,
+      rawUrl,
+      hostHeader,
+      this.active,
+      this.endpoints,
+      this.redirectPortSuffix,
+    );
+    ex.path = d.forwardUrl;
+    ex.host = d.host;
+    ex.route = d.route;
+    if (d.kind === 'answer') {
+      this.answer(ex, d.status);
       return;
     }
-    const host = normalizeHost(hostHeader ?? '');
-    ex.host = host;
-    const route = this.active?.routes.match(host, path);
-    if (route === undefined) {
-      this.answer(ex, 404);
+    if (d.kind === 'redirect') {
+      sendRedirect(res, d.location, this.closing);
       return;
     }
-    ex.route = route;
-    if (route.tlsRedirect && listener.scheme === 'http') {
-      sendRedirect(res, `https://${host}${this.redirectPortSuffix}${url}`, this.closing);
-      return;
+    if (d.forwardUrl !== rawUrl) {
+      // Absolute form: forwarded in origin form, with its authority as Host.
+      req.url = d.forwardUrl;
+      headers.host = d.authority;
     }
-    const backend = route.backend;
-    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
-    if (endpoints === undefined || endpoints.length === 0) {
-      this.answer(ex, 503);
-      return;
-    }
-    ex.backend = backend;
-    ex.endpoints = endpoints;
+    ex.backend = d.backend;
+    ex.endpoints = d.endpoints;
     const requestId = headers['x-request-id'];
     ex.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -560,13 +559,27 @@ export class DataPlane {
         clientIp: ex.clientIp,
         proto: listener.scheme,
         port: listener.port,
-        host: hostHeader ?? '',
+        host: d.authority,
         requestId: ex.requestId,
       },
       false,
       te !== undefined,
     );
     if (!this.forwardNext(ex)) this.answer(ex, 503);
+  }
+
+  /**
+   * Whether a request (or upgrade) whose connection failed may try the next endpoint, with
+   * ingress-nginx's meaning: at most --proxy-next-upstream-tries tries in all, the first included
+   * (0: no limit), and no new try once --proxy-next-upstream-timeout has passed since the first one
+   * started (0: no limit; a try under way keeps its own connect timeout). Each endpoint is tried once
+   * at most (the failed ones are excluded), so an unlimited count still stops with the endpoints.
+   */
+  mayTryAgain(x: Tries): boolean {
+    const counted = x.attempts - x.freeTries;
+    if (this.maxTries !== 0 && counted >= this.maxTries) return false;
+    if (counted >= x.endpoints.length) return false;
+    return this.retryWindowMs === 0 || performance.now() - x.start < this.retryWindowMs;
   }
 
   /** Sends the request to the next endpoint; false when none is left. */
@@ -658,30 +671,32 @@ export class DataPlane {
     let hosts = 0;
     for (let i = 0; i < req.rawHeaders.length; i += 2)
       if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts++;
-    const url = req.url ?? '';
-    const path = normalizePath(url);
-    if (hosts !== 1 || path === undefined || headers['transfer-encoding'] !== undefined) {
+    if (hosts !== 1 || headers['transfer-encoding'] !== undefined) {
       fail(400);
       return;
     }
-    const hostHeader = headers.host!;
-    const host = normalizeHost(hostHeader);
-    const route = this.active?.routes.match(host, path);
-    if (route === undefined) {
-      fail(404, undefined, host);
+    // The same decision as a plain request's: absolute form routed by its authority, 400/404/308/503.
+    const rawUrl = req.url ?? '';
+    const d = decideRoute(
+      listener.scheme,
+      rawUrl,
+      headers.host,
+      this.active,
+      this.endpoints,
+      this.redirectPortSuffix,
+    );
+    // Logged (and forwarded) in origin form, as a plain request is.
+    req.url = d.forwardUrl;
+    if (d.kind === 'answer') {
+      fail(d.status, d.route, d.host);
       return;
     }
-    if (route.tlsRedirect && listener.scheme === 'http') {
-      fail(308, route, host, `https://${host}${this.redirectPortSuffix}${url}`);
+    if (d.kind === 'redirect') {
+      fail(308, d.route, d.host, d.location);
       return;
     }
-    const backend = route.backend;
-    const endpoints = backend === undefined ? undefined : this.endpoints.get(backend.key);
-    if (backend === undefined || endpoints === undefined || endpoints.length === 0) {
-      fail(503, route, host);
-      return;
-    }
-    const t = new Tunnel(this, req, socket, head, listener, route, backend, endpoints, host);
+    if (d.forwardUrl !== rawUrl) headers.host = d.authority;
+    const t = new Tunnel(this, req, socket, head, listener, d);
     const requestId = headers['x-request-id'];
     t.requestId = typeof requestId === 'string' && requestId !== '' ? requestId : this.ids.next();
     rewriteRequestHeaders(
@@ -690,13 +705,13 @@ export class DataPlane {
         clientIp: t.clientIp,
         proto: listener.scheme,
         port: listener.port,
-        host: hostHeader,
+        host: d.authority,
         requestId: t.requestId,
       },
       true,
       false,
     );
-    if (!this.tunnelNext(t)) fail(503, route, host);
+    if (!this.tunnelNext(t)) fail(503, d.route, d.host);
   }
 
   tunnelNext(t: Tunnel): boolean {
@@ -761,6 +776,14 @@ export class DataPlane {
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // Bytes after a request that ends the connection (`Connection: close`, HTTP/1.0 without
+    // keep-alive; RFC 9112 §9.6): never a request. The response in flight is the last one and Node
+    // closes the connection after it; with none in flight, the connection is closed now.
+    if (code === 'HPE_CLOSED_CONNECTION') {
+      const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (current == null) socket.end();
       return;
     }
     // The parser failed in the body of the request in flight (a bad chunk size, the client half-closed

@@ -1,5 +1,5 @@
 // Test support: fake backends on loopback IPs, hand-built configs, a round-robin picker, raw clients.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -350,4 +350,38 @@ export async function trackedGateway(...args: Parameters<typeof startGateway>): 
   const gw = await startGateway(...args);
   defer(() => gw.close());
   return gw;
+}
+
+/**
+ * Ports on `ips` where a connect times out: a listener (python3, which can leave connections
+ * unaccepted) with backlog 0 whose accept queue one connection of ours fills, so further SYNs go
+ * unanswered. Closed after the test.
+ */
+export async function unansweredPorts(ips: string[]): Promise<number[]> {
+  const script = [
+    'import socket,sys',
+    'ss=[]',
+    'for ip in sys.argv[1:]:',
+    '  s=socket.socket()',
+    '  s.bind((ip,0))',
+    '  s.listen(0)',
+    '  ss.append(s)',
+    "print(' '.join(str(s.getsockname()[1]) for s in ss),flush=True)",
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script, ...ips], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const fillers: net.Socket[] = [];
+  defer(() => {
+    for (const f of fillers) f.destroy();
+    child.kill();
+  });
+  const [data] = (await once(child.stdout!, 'data')) as [Buffer];
+  const ports = data.toString().trim().split(' ').map(Number);
+  for (let i = 0; i < ips.length; i++) {
+    // With backlog 0 the accept queue holds one connection.
+    const f = net.connect(ports[i]!, ips[i]!).on('error', () => {});
+    fillers.push(f);
+    await once(f, 'connect');
+  }
+  return ports;
 }

@@ -114,6 +114,18 @@ export interface DataPlaneOptions {
   readTimeoutMs?: number;
   /** Longest wait between two writes to the backend (nginx proxy_send_timeout); default 60000. */
   sendTimeoutMs?: number;
+  /**
+   * Tries per request when connections fail (refused, reset before sending, connect timeout), the first
+   * included, over distinct endpoints (ingress-nginx's proxy-next-upstream-tries); 0: no limit but the
+   * endpoints. The replay of an idempotent request whose pooled connection the backend had closed does
+   * not count. Applies to WebSocket upgrades too. Default 3.
+   */
+  nextUpstreamTries?: number;
+  /**
+   * No further try starts this long after the request's first one did (ingress-nginx's
+   * proxy-next-upstream-timeout, in ms); 0: no limit. Default 0.
+   */
+  nextUpstreamTimeoutMs?: number;
   /** Port put into https redirects, omitted when 443; default 443. */
   redirectHttpsPort?: number;
   /** Request line plus headers limit; above it 431. Default 16384. */

@@ -1,15 +1,35 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { apply, backend, config, type Gateway, startGateway, until } from './harness.test-support.js';
+import {
+  apply,
+  backend,
+  config,
+  type Gateway,
+  raw,
+  runDeferred,
+  startGateway,
+  trackedGateway,
+  unansweredPorts,
+  until,
+} from './harness.test-support.js';
+
+/** A WebSocket handshake written by hand (`target` as given: origin or absolute form). */
+function upgradeRequest(target: string, host: string): string {
+  return (
+    `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+  );
+}
 
 describe('WebSocket upgrades', () => {
   const servers: http.Server[] = [];
   let port = 0;
   let gw: Gateway;
   const upgrades: http.IncomingHttpHeaders[] = [];
+  const urls: string[] = [];
 
   beforeAll(async () => {
     const ip = '127.0.3.32';
@@ -17,6 +37,7 @@ describe('WebSocket upgrades', () => {
     const wss = new WebSocketServer({ server });
     wss.on('connection', (ws, req) => {
       upgrades.push(req.headers);
+      urls.push(req.url ?? '');
       ws.on('message', (m) => ws.send(`${ip}:${m.toString()}`));
     });
     server.listen(0, ip);
@@ -99,6 +120,30 @@ describe('WebSocket upgrades', () => {
     }
   });
 
+  it('routes an absolute-form upgrade by its authority and forwards it in origin form', async () => {
+    const socket = net.connect(gw.http, '127.0.0.1');
+    socket.write(upgradeRequest('http://ws.example.com/abs?x=1', 'nope.test'));
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    expect(first.toString()).toMatch(/^HTTP\/1\.1 101 /);
+    expect(urls.at(-1)).toBe('/abs?x=1');
+    expect(upgrades.at(-1)!.host).toBe('ws.example.com');
+    expect(upgrades.at(-1)!['x-forwarded-host']).toBe('ws.example.com');
+    socket.destroy();
+    await until(() => gw.records.some((r) => r.path === '/abs?x=1'), 'tunnel record');
+    expect(gw.records.find((r) => r.path === '/abs?x=1')).toMatchObject({
+      status: 101,
+      host: 'ws.example.com',
+      service: 'ws',
+    });
+    // The redirect of a TLS host, and a target that is not a URL, as a plain request gets them.
+    const redirected = await raw(gw.http, upgradeRequest('http://secure.example.com/r?q', 'nope.test'));
+    expect(redirected).toMatch(/^HTTP\/1\.1 308 /);
+    expect(redirected).toContain('\r\nLocation: https://secure.example.com/r?q\r\n');
+    expect(await raw(gw.http, upgradeRequest('ftp://ws.example.com/', 'ws.example.com'))).toMatch(
+      /^HTTP\/1\.1 400 /,
+    );
+  });
+
   it('keeps an open WebSocket across config swaps', async () => {
     const ws = await open(`ws://127.0.0.1:${gw.http}/`, 'ws.example.com');
     const original = config([
@@ -111,5 +156,29 @@ describe('WebSocket upgrades', () => {
     }
     ws.close();
     await once(ws, 'close');
+  });
+});
+
+describe('WebSocket upstream failures', () => {
+  afterEach(runDeferred);
+
+  it('answers 504 and logs 504 when every endpoint times out on connect', async () => {
+    const ips = ['127.0.3.41', '127.0.3.42'];
+    const ports = await unansweredPorts(ips);
+    const eps = ips.map((address, i) => ({ address, port: ports[i]! }));
+    const gw = await trackedGateway(
+      config([{ host: 'slow.example.com', path: '/', backend: backend('slow', eps) }]),
+      {
+        connectTimeoutMs: 100,
+      },
+    );
+    const out = await raw(gw.http, upgradeRequest('/ws', 'slow.example.com'));
+    expect(out).toMatch(/^HTTP\/1\.1 504 /);
+    await until(() => gw.records.length === 1, 'record');
+    expect(gw.records[0]).toMatchObject({
+      status: 504,
+      upstream_status: '504, 504',
+      upstream_addr: eps.map((e) => `${e.address}:${e.port}`).join(', '),
+    });
   });
 });
