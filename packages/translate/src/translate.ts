@@ -22,7 +22,7 @@ import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
 import { compareStrings, sortIngresses } from './ingress-order.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
-import { pathField, regexPathWarnings } from './regex-paths.js';
+import { type PathCandidate, pathField, regexPathWarnings } from './regex-paths.js';
 import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
 
 /** An Ingress the class filter leaves to another controller. */
@@ -64,13 +64,7 @@ export interface TranslateResult {
 }
 
 /** One `spec.rules[i].http.paths[j]` that passed its own checks, before conflicts are settled. */
-interface Candidate {
-  readonly ingress: SourcedObject<Ingress>;
-  readonly ruleIndex: number;
-  readonly pathIndex: number;
-  readonly host: string;
-  readonly path: string;
-  readonly pathType: HTTPIngressPath['pathType'];
+interface Candidate extends PathCandidate {
   readonly backend: IngressBackend;
   /** Its index among all candidates: findShadowedRules takes the candidates as rules and reports it. */
   readonly target: number;
