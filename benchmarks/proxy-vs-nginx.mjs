@@ -1075,6 +1075,15 @@ console.log(`load average at the end ${env.loadavgEnd.map((l) => l.toFixed(2)).j
 for (const [name, r] of Object.entries(results)) {
   if (r.fairness.problems.length > 0)
     console.log(`${name}: forwarded headers differ: ${r.fairness.problems.join('; ')}`);
+  // Both must have logged (about) every request they served: an access log that is off is no anchor.
+  for (const t of ['gateway', 'nginx']) {
+    const served = r.runs[t].reduce((a, x) => a + x.requests, 0);
+    if (r.accessLogLines[t] < served * 0.9) {
+      console.log(
+        `${name}: ${t}'s access log has ${r.accessLogLines[t]} lines for ${served} measured requests`,
+      );
+    }
+  }
 }
 
 const date = new Date().toISOString();
