@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { endpointSlice, generateObjects, hostOf, ingress } from './generate-objects.mjs';
+import { asFormatted } from './json-format.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -381,21 +382,6 @@ const result = {
   endpointChanges,
   exit,
 };
-
-/** JSON as biome formats it (arrays of scalars on one line when they fit), so `biome check .` passes. */
-function asFormatted(value) {
-  return JSON.stringify(value, null, 2).replace(
-    /^( *)("[^"\n]*": )?\[\n((?: *(?:"[^"\n]*"|-?[\d.eE+]+|true|false|null),?\n)+) *\]/gm,
-    (whole, indent, key, items) => {
-      const line = `${indent}${key ?? ''}[${items
-        .split('\n')
-        .map((x) => x.trim())
-        .filter(Boolean)
-        .join(' ')}]`;
-      return line.length <= 110 ? line : whole;
-    },
-  );
-}
 
 const row = (name, value, target, ok) =>
   `${name.padEnd(58)} ${String(value).padStart(16)}  ${target.padEnd(10)} ${ok === undefined ? '' : ok ? 'ok' : 'MISSED'}`;
