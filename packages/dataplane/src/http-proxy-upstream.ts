@@ -167,6 +167,9 @@ class Attempt implements AcquireHandler, SocketOwner {
   }
 }
 
+/** How long the rest of a body the backend did not wait for may take to arrive (nginx: 5 s). */
+const LINGER_MS = 5000;
+
 function onRequestBodyEnd(this: IncomingMessage & WithAttempt): void {
   const a = this[kAttempt];
   if (a instanceof Attempt && !a.done && a.socket !== undefined && !a.responded) {
@@ -238,6 +241,23 @@ function onUpstreamEnd(this: IncomingMessage & WithAttempt): void {
   }
   a.res.end();
   a.finish(undefined);
+  if (a.withBody && !a.req.complete) discardRestOfBody(a);
+}
+
+/**
+ * The backend answered before it read the whole request body. As nginx does, the rest of the body is
+ * read and dropped, so the client's connection can carry its next request; the upstream connection holds
+ * half a request and is closed. A client that keeps sending longer than LINGER_MS is cut off (nginx's
+ * lingering_timeout), so a body that never ends cannot hold the connection.
+ */
+function discardRestOfBody(a: Attempt): void {
+  const req = a.req;
+  req.unpipe();
+  a.socket?.destroy();
+  const linger = setTimeout(() => req.socket?.destroy(), LINGER_MS);
+  req.once('end', () => clearTimeout(linger));
+  req.once('close', () => clearTimeout(linger));
+  req.resume();
 }
 
 function onUpstreamClose(this: IncomingMessage & WithAttempt): void {
