@@ -506,7 +506,9 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     if (typeof ret !== 'number') {
       // Bytes after a `Connection: close` request are ignored (RFC 9112 §9.6), not an error.
       if (!this.ignoreRest || ret.code !== 'HPE_CLOSED_CONNECTION') this.parseError(ret.code);
-    } else if (ret < chunk.length && up !== null) {
+    } else if (up !== null) {
+      // llhttp stops at the end of an upgrade request: what follows (maybe nothing yet) is the
+      // other protocol's, unless the handler answers the request as plain HTTP.
       up.upgradeHead = chunk.subarray(ret);
       this.upgradeWait = up;
       this.pauseReading();

@@ -42,7 +42,10 @@ export interface DispatchHead {
 
 /** A request body the pool pulls once a connection is held (no byte is read before). */
 export interface RequestBodySource {
-  /** Deliver the body through `controller.writeBody` / `controller.endBody`. */
+  /**
+   * Deliver the body through `controller.writeBody` / `controller.endBody`. May be called before
+   * `dispatch` returns (a pooled connection was free): use this `controller`.
+   */
   start(controller: DispatchController): void;
   /** The upstream socket is full: stop until `resume`. */
   pause(): void;
