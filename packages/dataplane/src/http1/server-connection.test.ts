@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionClock } from './clock.js';
 import {
@@ -267,6 +272,38 @@ describe('http1/server-connection: malformed requests', () => {
 });
 
 describe('http1/server-connection: bodies and framing', () => {
+  it('answers 408 when a body being read stalls past bodyTimeoutMs, never while the handler pauses it', async () => {
+    const aborts: string[] = [];
+    const got: string[] = [];
+    const h = await serve(
+      (ex) => {
+        ex.listen({
+          onBodyData: (e, c) => {
+            got.push(c.toString());
+            if (e.url === '/paused' && got.length === 2) e.pauseBody();
+          },
+          onAbort: (_e, why) => aborts.push(why),
+          onBodyEnd: (e) => ok(e, got.join('')),
+        });
+        ex.readBody();
+      },
+      { bodyTimeoutMs: 60 },
+    );
+    const slow = await h.client();
+    slow.send('POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc');
+    expect(await slow.ended()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(aborts).toEqual(['timeout']);
+    expect(h.errors).toEqual([408]);
+    const paused = await h.client();
+    paused.send('POST /paused HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabc');
+    await waitFor(() => got.includes('abc') && got.length === 2);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(paused.closed).toBe(false);
+    paused.send('def');
+    h.seen[1]!.resumeBody();
+    await paused.until((t) => t.endsWith('abcabcdef'));
+  });
+
   it('de-chunks a chunked request body with trailers; frames an unknown-length response chunked with trailers', async () => {
     const got: string[] = [];
     let trailers: string[] = [];
@@ -473,5 +510,71 @@ describe('http1/server-connection: backpressure and upgrades', () => {
     c.destroy();
     await once(conn!.socket, 'close');
     expect(conn!.isClosed).toBe(true);
+  });
+});
+
+describe('http1/server-connection: TLS', () => {
+  it('serves a TLS socket the same way (pipelined, chunked body)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'h1-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const seen: string[] = [];
+    const server = tls.createServer(
+      {
+        key: readFileSync(join(dir, 'key.pem')),
+        cert: readFileSync(join(dir, 'cert.pem')),
+        allowHalfOpen: true,
+      },
+      (socket) =>
+        new ServerConnection(
+          socket,
+          {
+            onRequest(ex) {
+              seen.push(ex.url);
+              const parts: Buffer[] = [];
+              ex.listen({
+                onBodyData: (_e, c) => parts.push(c),
+                onBodyEnd: (e) => ok(e, `${e.url}:${Buffer.concat(parts)}`),
+              });
+              ex.readBody();
+            },
+          },
+          { clock },
+        ),
+    );
+    servers.push(server);
+    const port = await listen(server);
+    const client = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+    await once(client, 'secureConnect');
+    let text = '';
+    client.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    client.write(
+      `${GET('/a')}POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`,
+    );
+    await waitFor(() => text.includes('/b:hi'));
+    expect(text.indexOf('/a:')).toBeLessThan(text.indexOf('/b:hi'));
+    expect(seen).toEqual(['/a', '/b']);
+    client.destroy();
   });
 });

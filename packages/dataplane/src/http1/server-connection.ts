@@ -16,6 +16,12 @@ export interface ServerConnectionOptions {
   maxHeaderSize?: number;
   /** A request head must arrive whole within this many ms of its first byte (else 408). Default 60 s. */
   headersTimeoutMs?: number;
+  /**
+   * Longest wait for the next request body byte while the handler reads the body (nginx
+   * client_body_timeout): the exchange is aborted with `timeout`, 408 if nothing was answered yet.
+   * Default 60 s.
+   */
+  bodyTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this many ms. Default 75 s (nginx). */
   keepAliveTimeoutMs?: number;
   /** The connection closes after this many requests (nginx keepalive_requests). Default 1000. */
@@ -113,6 +119,7 @@ enum Deadline {
   None = 0,
   Idle = 1,
   Head = 2,
+  Body = 3,
 }
 
 /** One request and its response. */
@@ -190,17 +197,20 @@ export class Exchange {
       this.connection.writeContinue(this);
     }
     this.connection.flushBody(this);
+    this.connection.bodyWait(this);
   }
 
   /** Stops passing body chunks on (and reading the socket) until `resumeBody`. */
   pauseBody(): void {
     this.bodyPaused = true;
+    this.connection.bodyWait(this);
   }
 
   resumeBody(): void {
     if (!this.bodyPaused) return;
     this.bodyPaused = false;
     this.connection.flushBody(this);
+    this.connection.bodyWait(this);
   }
 
   /**
@@ -339,6 +349,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private readonly bufferLimit: number;
   private readonly headersTimeoutMs: number;
   private readonly keepAliveTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
   private readonly clock: ConnectionClock;
   private readonly errorResponse: (status: number) => string;
   private deadlineKind = Deadline.Head;
@@ -347,6 +358,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private closed = false;
   private clientEnded = false;
   private handedOver = false;
+  private ending = false;
   private upgradeWait: Exchange | null = null;
   private pendingInput: Buffer = EMPTY;
   private receivedAny = false;
@@ -369,6 +381,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.bufferLimit = options.pipelineBufferBytes ?? 64 * 1024;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
     this.keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 75_000;
+    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
     this.clock = options.clock ?? defaultClock;
     this.errorResponse = options.errorResponse ?? defaultErrorResponse;
     this.parser = Http1Parser.acquire('request', this, options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE);
@@ -468,6 +481,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
       else ex.bodyQueue.push(chunk);
       return;
     }
+    if (this.deadlineKind === Deadline.Body) this.deadline = this.clock.now() + this.bodyTimeoutMs;
     ex.listener?.onBodyData?.(ex, chunk);
   }
 
@@ -475,6 +489,10 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     const ex = this.current;
     if (ex === null) return;
     this.current = null;
+    if (this.deadlineKind === Deadline.Body) {
+      this.deadlineKind = Deadline.None;
+      this.deadline = 0;
+    }
     ex.requestComplete = true;
     ex.trailers = trailers;
     if (!ex.aborted && !ex.discard && ex.reading && !ex.bodyPaused && ex.bodyQueue === null) {
@@ -604,7 +622,23 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.deadline = 0;
     if (this.closed || this.handedOver) return;
     if (kind === Deadline.Idle) {
-      this.endSocket();
+      if (this.ending) this.destroy();
+      else this.endSocket();
+    } else if (kind === Deadline.Body) {
+      const ex = this.current;
+      if (ex === null || ex.requestComplete) return;
+      this.current = null;
+      this.ignoreRest = true;
+      this.pauseReading();
+      ex.closeAfter = true;
+      ex.requestComplete = true;
+      this.abortExchange(ex, 'timeout');
+      if (ex.finished) this.afterResponse(ex);
+      else if (ex.status === 0) this.answerError(ex, 408, 'BODY_TIMEOUT');
+      else {
+        this.handler.onClientError?.(this, 408, 'BODY_TIMEOUT');
+        this.destroy();
+      }
     } else if (kind === Deadline.Head) {
       if (this.readPaused && this.queue.length > 0) {
         this.deadline = this.clock.now() + this.headersTimeoutMs;
@@ -626,6 +660,17 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private start(ex: Exchange): void {
     ex.started = true;
     this.handler.onRequest(ex);
+  }
+
+  /** @internal Arms the body timeout while `ex` waits for client bytes, disarms it otherwise. */
+  bodyWait(ex: Exchange): void {
+    if (this.current !== ex || ex.requestComplete || this.closed || this.ending) return;
+    if (ex.reading && !ex.bodyPaused && !ex.aborted) {
+      this.deadlineKind = Deadline.Body;
+      this.deadline = this.clock.now() + this.bodyTimeoutMs;
+    } else if (this.deadlineKind === Deadline.Body) {
+      this.deadline = 0;
+    }
   }
 
   /** @internal */
@@ -716,6 +761,10 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
       } else {
         ex.discard = true;
         ex.bodyQueue = null;
+        if (this.current === ex) {
+          this.deadlineKind = Deadline.Body;
+          this.deadline = this.clock.now() + this.bodyTimeoutMs;
+        }
         this.resumeReading();
         return;
       }
@@ -846,9 +895,12 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   }
 
   private endSocket(): void {
-    if (this.closed) return;
-    this.deadline = 0;
-    this.deadlineKind = Deadline.None;
+    if (this.closed || this.ending) return;
+    this.ending = true;
+    this.ignoreRest = true;
+    // A client that does not read the last response must not hold the socket for ever.
+    this.deadlineKind = Deadline.Idle;
+    this.deadline = this.clock.now() + this.keepAliveTimeoutMs;
     this.socket.end();
     // A client that never closes its side must not hold the socket: destroy once our side is flushed.
     this.socket.once('finish', this.onErrorBound);
