@@ -500,6 +500,18 @@ describe('http1/server-connection: backpressure and upgrades', () => {
     ]);
   });
 
+  it('tells the listener onAbort(client) when the client goes away before the response ended', async () => {
+    const aborts: string[] = [];
+    const h = await serve((ex) => ex.listen({ onAbort: (_e, why) => aborts.push(why) }));
+    const c = await h.client();
+    c.send(GET('/wait'));
+    await waitFor(() => h.seen.length === 1);
+    c.destroy();
+    await waitFor(() => aborts.length === 1);
+    expect(aborts).toEqual(['client']);
+    expect(h.connections[0]!.isClosed).toBe(true);
+  });
+
   it('works on other loopback addresses', async () => {
     const h = await serve((ex) => ok(ex), {}, '127.0.60.7');
     const c = await h.client();

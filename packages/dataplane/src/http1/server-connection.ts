@@ -595,13 +595,11 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private onSocketEnd(): void {
     this.clientEnded = true;
     if (this.handedOver) return;
-    const ex = this.current;
-    if (ex !== null && !ex.requestComplete) {
-      this.current = null;
-      this.abortExchange(ex, 'client');
-    }
     this.ignoreRest = true;
+    // As nginx does (a 499): a client that closes its side while responses are due has gone away;
+    // a half-close cannot be told apart from a close without writing. Everything in flight is aborted.
     if (this.queue.length === 0) this.endSocket();
+    else this.destroy();
   }
 
   private onSocketClose(): void {

@@ -353,6 +353,31 @@ describe('http1/upstream-pool', () => {
     expect(p.idleCount(target)).toBe(0);
   });
 
+  it('abort() closes the connection without calling the handler again; close() empties the pool', async () => {
+    const closed: Promise<unknown>[] = [];
+    const target = await httpBackend('127.0.60.13', (req, res) => {
+      closed.push(once(req.socket, 'close'));
+      if (req.url === '/hang') res.write('partial');
+      else res.end('x');
+    });
+    const p = pool();
+    const c = new Collector();
+    const controller = p.dispatch(target, { method: 'GET', path: '/hang', headers: ['Host', 'b'] }, null, c);
+    await waitFor(() => c.dataCalls > 0);
+    controller.abort();
+    await closed[0];
+    expect(c.error).toBe(null);
+    expect(c.trailers).toBe(null);
+    await run(p, target, {});
+    expect(p.idleCount(target)).toBe(1);
+    p.close();
+    expect(p.idleCount(target)).toBe(0);
+    await closed[1];
+    const after = await run(p, target, {});
+    expect(after.body).toBe('x');
+    expect(p.idleCount(target)).toBe(0);
+  });
+
   it('closes idle connections after idleTimeoutMs', async () => {
     const closed: Promise<unknown>[] = [];
     const target = await httpBackend('127.0.60.12', (req, res) => {
