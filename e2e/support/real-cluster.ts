@@ -285,3 +285,65 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+const PLURALS: Record<string, { plural: string; namespaced: boolean }> = {
+  Namespace: { plural: 'namespaces', namespaced: false },
+  IngressClass: { plural: 'ingressclasses', namespaced: false },
+  Node: { plural: 'nodes', namespaced: false },
+  Ingress: { plural: 'ingresses', namespaced: true },
+  Service: { plural: 'services', namespaced: true },
+  EndpointSlice: { plural: 'endpointslices', namespaced: true },
+  Secret: { plural: 'secrets', namespaced: true },
+  ConfigMap: { plural: 'configmaps', namespaced: true },
+  Pod: { plural: 'pods', namespaced: true },
+  Lease: { plural: 'leases', namespaced: true },
+};
+
+type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+
+/** The REST path of an object (`/api/v1/namespaces/ns/services/name`). */
+export function objectPath(o: object): string {
+  const { apiVersion = '', kind = '', metadata = {} } = o as Obj;
+  const k = PLURALS[kind];
+  if (k === undefined) throw new Error(`objectPath: unknown kind ${kind}`);
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = k.namespaced ? `/namespaces/${metadata.namespace ?? 'default'}` : '';
+  return `${base}${ns}/${k.plural}/${metadata.name}`;
+}
+
+/**
+ * Creates an object, or replaces it (PUT at its current resourceVersion), as admin. (Server-side apply,
+ * beta in 1.20, refuses a Service port without an explicit protocol.)
+ */
+export async function put(server: RealApiServer, o: object): Promise<void> {
+  const path = objectPath(o);
+  const collection = path.slice(0, path.lastIndexOf('/'));
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const created = await apiRequest(server, 'POST', collection, o);
+    if (created.status === 201) return;
+    if (created.status !== 409) throw new Error(`create ${path}: ${created.status} ${created.body}`);
+    const current = await apiRequest(server, 'GET', path);
+    if (current.status === 404) continue; // deleted meanwhile
+    const now = current.json<{ metadata: { resourceVersion: string }; spec?: Record<string, unknown> }>();
+    const body: Record<string, unknown> = {
+      ...o,
+      metadata: { ...(o as Obj).metadata, resourceVersion: now.metadata.resourceVersion },
+    };
+    // A Service keeps the cluster IP it was given: it cannot be unset.
+    if ((o as Obj).kind === 'Service') {
+      const spec = (o as { spec?: Record<string, unknown> }).spec ?? {};
+      body.spec = { ...spec, clusterIP: now.spec?.clusterIP, clusterIPs: now.spec?.clusterIPs };
+    }
+    const replaced = await apiRequest(server, 'PUT', path, body);
+    if (replaced.status === 200) return;
+    if (replaced.status !== 409) throw new Error(`replace ${path}: ${replaced.status} ${replaced.body}`);
+  }
+  throw new Error(`put ${path}: conflicts`);
+}
+
+/** Deletes an object, as admin; a missing one is fine. */
+export async function del(server: RealApiServer, o: object): Promise<void> {
+  const r = await apiRequest(server, 'DELETE', objectPath(o));
+  if (r.status !== 200 && r.status !== 202 && r.status !== 404)
+    throw new Error(`delete ${objectPath(o)}: ${r.status} ${r.body}`);
+}
