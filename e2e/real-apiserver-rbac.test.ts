@@ -521,10 +521,8 @@ describe('each rule of deploy/ RBAC taken away: the gateway fails, and says whic
         );
       }
       expect(errors(gw).filter((l) => l.verb !== 'watch')).toEqual([]);
-      // Every informer has listed, so /readyz answers 200 although nothing is watched and no change will
-      // reach traffic: recorded in the timings, not asserted (reported as a gateway problem).
-      const ready = await readyz(gw);
-      timings['watch denied: readyz'] = ready;
+      // Listed but not watched: the state would never change, so the gateway is not ready.
+      expect(await readyz(gw)).toBe(503);
       const seen = (kind: string) => changes[kind]!.seen().catch(() => false);
       for (const kind of INFORMED) expect(await seen(kind), `${kind} before`).toBe(false);
       await applyObjects(
@@ -539,6 +537,7 @@ describe('each rule of deploy/ RBAC taken away: the gateway fails, and says whic
         await eventually(changes[kind]!.seen, `${kind}: seen once watched again`, 30_000);
       }
       timings['watch given back: all changes seen'] = Date.now() - given;
+      await eventually(async () => (await readyz(gw)) === 200, 'ready once every watch is open', 30_000);
       for (const w of watches)
         proved.push(`${w.role.kind} ${ruleName(w.rule, 'watch')} (together: ${Date.now() - started} ms)`);
     } finally {

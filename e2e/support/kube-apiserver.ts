@@ -145,6 +145,9 @@ function run(
         resolve({ code, stdout, stderr });
       }
     });
+    // A command that exits without reading its input (openssl, kubectl refusing its flags) closes the
+    // pipe: the exit code says what happened, the EPIPE says nothing more.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

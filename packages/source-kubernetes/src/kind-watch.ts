@@ -25,7 +25,7 @@ const PAGE_SIZE = 500;
 
 export class KindWatch {
   readonly resource: string;
-  /** Resolves once the kind has been listed (and its objects handed over) for the first time. */
+  /** Resolves once the kind has been listed (its objects handed over) and its watch is open. */
   readonly listed: Promise<void>;
   private markListed!: () => void;
   private hasListed = false;
@@ -37,6 +37,8 @@ export class KindWatch {
   private closed = false;
   /** What the last failure was, so a recovery can be logged once. */
   private failing = false;
+  /** A failure was reported since the last start(): the watch is not open. */
+  private failedSinceStart = false;
 
   constructor(
     readonly kind: WatchedKind,
@@ -68,7 +70,16 @@ export class KindWatch {
 
   start(): void {
     if (this.closed) return;
-    this.informer.start().catch((err: unknown) => this.onError(err));
+    this.failedSinceStart = false;
+    this.informer.start().then(
+      () => {
+        // start() resolves once the watch answered, or right after a failure was reported: only a
+        // list followed by an open watch makes the kind synced (a gateway that lists but may not watch
+        // would serve a state that never changes, so it is not ready).
+        if (!this.failedSinceStart && this.hasListed) this.markListed();
+      },
+      (err: unknown) => this.onError(err),
+    );
   }
 
   async close(): Promise<void> {
@@ -102,11 +113,7 @@ export class KindWatch {
       cont = page.metadata.continue || undefined;
     } while (cont !== undefined);
     this.succeeded();
-    if (!this.hasListed) {
-      this.hasListed = true;
-      // The informer hands the items over right after this resolves, within the same task.
-      setImmediate(this.markListed);
-    }
+    this.hasListed = true;
     return { metadata: { resourceVersion: resourceVersion ?? '' }, items };
   }
 
@@ -128,6 +135,7 @@ export class KindWatch {
   private onError(err: unknown): void {
     // stop() makes the informer report an AbortError; nothing to restart then.
     if (this.closed) return;
+    this.failedSinceStart = true;
     clearTimeout(this.retry);
     const delay = backoffDelay(this.attempts++, Math.random(), this.backoff);
     const { verb, status, message } = describeFailure(err);

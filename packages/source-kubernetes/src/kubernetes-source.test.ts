@@ -314,3 +314,22 @@ describe('KubernetesSource: resilience', () => {
     expect(s.diagnostics[0]!.field).toContain('pathType');
   });
 });
+
+describe('KubernetesSource: synced means listed and watched', () => {
+  it('a kind that may be listed but not watched keeps the source from syncing until its watch opens', async () => {
+    const { api, logs, started, until } = await setup([service('app', 'web')]);
+    api.deny({ verb: 'watch', resource: 'services' });
+    let synced = false;
+    void started.then(() => {
+      synced = true;
+    });
+    const line = await until(
+      () => logs.find((l) => l.level === 'error' && l.obj.resource === 'services' && l.obj.verb === 'watch'),
+      'a 403 on the watch',
+    );
+    expect(line.msg).toMatch(/cannot watch services: 403/);
+    expect(synced).toBe(false);
+    api.allow();
+    expect(names(await started).services).toEqual(['web']);
+  });
+});
