@@ -46,10 +46,6 @@ export class ConfigApplier {
 
   constructor(private readonly deps: ConfigApplierDeps) {}
 
-  get config(): GatewayConfig | undefined {
-    return this.current;
-  }
-
   apply(change: SourceChange): boolean {
     if (change.kind === 'snapshot') return this.applySnapshot(change.result);
     // Before a first configuration there are no routes for endpoints to matter to; the first snapshot
