@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import type { ConfigSource } from '@gateway/manifests';
 // Entry point: `node apps/gateway/dist/cli.js --config PATH [flags]` (see flags.ts and --help).
 import { pino } from 'pino';
 import { FlagError, HELP, parseFlags } from './flags.js';
-import { check, EXIT_INVALID, sourceFor, startGateway } from './gateway.js';
+import { check, EXIT_INVALID, type SourceSetup, sourceFor, startGateway } from './gateway.js';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let flags: ReturnType<typeof parseFlags>;
@@ -20,9 +19,9 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   }
   const destination = pino.destination({ fd: 1, sync: false });
   const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  let source: ConfigSource;
+  let source: SourceSetup;
   try {
-    source = sourceFor(flags, log);
+    source = await sourceFor(flags, log);
   } catch (err) {
     process.stderr.write(`ingress-gateway: ${(err as Error).message}\n`);
     return EXIT_INVALID;

@@ -6,13 +6,12 @@ import { DataPlane, type RequestRecord } from '@gateway/dataplane';
 import type { ConfigSource, ErrorPolicy, SnapshotResult } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
 import { FileSource, loadConfig } from '@gateway/source-file';
-import { KubernetesSource, loadKubeConfig } from '@gateway/source-kubernetes';
 import { CertificateStore } from '@gateway/tls';
 import { CertificateCache, type TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { AccessLog, type LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
-import { startClusterStatus } from './cluster-status.js';
+import type { ClusterStatus } from './cluster-source.js';
 import { ConfigApplier, summary } from './config-applier.js';
 import type { Flags } from './flags.js';
 import { compileSnapshot, describe, describeLeftOut } from './reconciler.js';
@@ -28,18 +27,17 @@ export function translateOptions(flags: Flags): TranslateOptions {
   };
 }
 
+/** A source of objects, and (in a cluster) how to start writing Ingress status. */
+export interface SourceSetup {
+  readonly source: ConfigSource;
+  readonly startStatus?: () => ClusterStatus | undefined;
+}
+
 /** The source the flags name; throws (with a message for the operator) when it cannot be set up. */
-export function sourceFor(flags: Flags, log: Logger): ConfigSource {
-  if (flags.config !== undefined) return new FileSource(flags.config);
-  const { kubeConfig, namespace } = loadKubeConfig(
-    flags.kubeconfig !== undefined ? { path: flags.kubeconfig } : { inCluster: true },
-  );
-  return new KubernetesSource({
-    kubeConfig,
-    namespace: flags.watchNamespace,
-    gatewayNamespace: namespace,
-    log,
-  });
+export async function sourceFor(flags: Flags, log: Logger): Promise<SourceSetup> {
+  if (flags.config !== undefined) return { source: new FileSource(flags.config) };
+  const { clusterSource } = await import('./cluster-source.js');
+  return clusterSource(flags, log);
 }
 
 /**
@@ -50,8 +48,9 @@ export async function check(
   flags: Flags,
   out: (line: string) => void,
   log: Logger,
-  source: ConfigSource = sourceFor(flags, log),
+  setup?: SourceSetup,
 ): Promise<number> {
+  const { source } = setup ?? (await sourceFor(flags, log));
   let result: SnapshotResult;
   const policy: ErrorPolicy = source.errorPolicy;
   if (flags.config !== undefined) {
@@ -77,8 +76,9 @@ export async function startGateway(
   flags: Flags,
   log: Logger,
   sink: LineSink,
-  source: ConfigSource = sourceFor(flags, log),
+  setup?: SourceSetup,
 ): Promise<RunningGateway | number> {
+  const { source, startStatus } = setup ?? (await sourceFor(flags, log));
   const metrics = new GatewayMetrics();
   const certificates = await CertificateStore.create();
   const picker = new EndpointPicker();
@@ -121,7 +121,7 @@ export async function startGateway(
   const options = translateOptions(flags);
   // Parsed certificates survive between compiles: an unchanged Secret is not parsed again.
   const certificateCache = new CertificateCache();
-  const status = source instanceof KubernetesSource ? startClusterStatus(source, flags, log) : undefined;
+  const status = startStatus?.();
   const applier = new ConfigApplier({
     dataPlane,
     certificates,
