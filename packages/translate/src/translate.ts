@@ -1,13 +1,6 @@
 // Snapshot → GatewayConfig: class filter, TLS, rules (merged, conflicts resolved), defaultBackends,
 // backends. Pure: everything it needs is an argument; problems become diagnostics, never exceptions.
-import type {
-  Diagnostic,
-  HTTPIngressPath,
-  Ingress,
-  IngressBackend,
-  Snapshot,
-  SourcedObject,
-} from '@gateway/manifests';
+import type { Diagnostic, Ingress, IngressBackend, Snapshot, SourcedObject } from '@gateway/manifests';
 import {
   compileRoutes,
   findShadowedRules,
