@@ -1,8 +1,8 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INVALID_YAML, ingress, service, tempDir } from './fixtures.test-support.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, ParseCache } from './load-config.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 beforeEach(async () => {
@@ -96,5 +96,54 @@ describe('loadConfig', () => {
     expect((await loadConfig(file)).hash).toBe(first.hash);
     await writeFile(file, service('web', 81));
     expect((await loadConfig(file)).hash).not.toBe(first.hash);
+  });
+});
+
+describe('loadConfig with a ParseCache', () => {
+  it('parses again only the files whose bytes changed; orders still continue across files', async () => {
+    const cache = new ParseCache();
+    await writeFile(join(tmp.dir, 'a.yaml'), `${service('a1')}---\n${service('a2')}`);
+    await writeFile(join(tmp.dir, 'b.yaml'), service('b'));
+    const first = await loadConfig(tmp.dir, cache);
+    const orders = (r: typeof first) =>
+      r.snapshot.services.map((s) => [s.object.metadata.name, s.source.order]);
+    expect(orders(first)).toEqual([
+      ['a1', 0],
+      ['a2', 1],
+      ['b', 2],
+    ]);
+
+    // b changes: a's objects are the very ones parsed before.
+    await writeFile(join(tmp.dir, 'b.yaml'), service('b', 8080));
+    const second = await loadConfig(tmp.dir, cache);
+    expect(second.snapshot.services[0]!.object).toBe(first.snapshot.services[0]!.object);
+    expect(second.snapshot.services[2]!.object).not.toBe(first.snapshot.services[2]!.object);
+    expect(second.snapshot.services[2]!.object.spec?.ports?.[0]?.port).toBe(8080);
+
+    // a loses an object: b, unchanged, is not parsed again but renumbered.
+    await writeFile(join(tmp.dir, 'a.yaml'), service('a1'));
+    const third = await loadConfig(tmp.dir, cache);
+    expect(orders(third)).toEqual([
+      ['a1', 0],
+      ['b', 1],
+    ]);
+    expect(third.snapshot.services[1]!.object).toBe(second.snapshot.services[2]!.object);
+    // The same result as without a cache.
+    expect(orders(await loadConfig(tmp.dir))).toEqual(orders(third));
+  });
+
+  it('keeps parse diagnostics of an unchanged file, and forgets removed files', async () => {
+    const cache = new ParseCache();
+    await writeFile(join(tmp.dir, 'bad.yaml'), INVALID_YAML);
+    await writeFile(join(tmp.dir, 'ok.yaml'), service('ok'));
+    const first = await loadConfig(tmp.dir, cache);
+    await writeFile(join(tmp.dir, 'ok.yaml'), service('ok', 81));
+    const second = await loadConfig(tmp.dir, cache);
+    expect(second.diagnostics).toEqual(first.diagnostics);
+    expect(second.diagnostics.length).toBeGreaterThan(0);
+    await rm(join(tmp.dir, 'bad.yaml'));
+    const third = await loadConfig(tmp.dir, cache);
+    expect(third.diagnostics).toEqual([]);
+    expect(third.snapshot.services.map((s) => s.object.metadata.name)).toEqual(['ok']);
   });
 });

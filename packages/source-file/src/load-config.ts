@@ -19,10 +19,46 @@ export interface ConfigResult {
   readonly hash: string;
 }
 
+/**
+ * Parse results by file, kept between reads: a change to one file of a large directory re-parses that
+ * file alone (parsing YAML is most of a reload). Keyed by path and content, so it is only a cache.
+ */
+export class ParseCache {
+  #files = new Map<string, { bytes: Buffer; objects: SourcedObject[]; diagnostics: Diagnostic[] }>();
+
+  /** The objects of `file` numbered from `firstOrder`, parsed again only when its bytes changed. */
+  parse(
+    file: { path: string; bytes: Buffer },
+    firstOrder: number,
+  ): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
+    let entry = this.#files.get(file.path);
+    if (entry === undefined || !entry.bytes.equals(file.bytes)) {
+      const parsed = parseManifests(file.bytes.toString('utf8'), file.path, 0);
+      entry = { bytes: file.bytes, objects: parsed.objects, diagnostics: parsed.diagnostics };
+      this.#files.set(file.path, entry);
+    }
+    // Orders continue across files, and a file before this one may have gained or lost objects.
+    const objects =
+      firstOrder === 0
+        ? entry.objects
+        : entry.objects.map((o) => ({
+            object: o.object,
+            source: { ...o.source, order: o.source.order + firstOrder },
+          }));
+    return { objects, diagnostics: entry.diagnostics };
+  }
+
+  /** Forgets the files not in `paths` (removed from the directory). */
+  retain(paths: Iterable<string>): void {
+    const keep = new Set(paths);
+    for (const path of this.#files.keys()) if (!keep.has(path)) this.#files.delete(path);
+  }
+}
+
 /** Parses what `readConfig` read. Never throws: a failure of the parser itself becomes a diagnostic. */
-export function toConfigResult(raw: RawConfig): ConfigResult {
+export function toConfigResult(raw: RawConfig, cache: ParseCache = new ParseCache()): ConfigResult {
   try {
-    return parse(raw);
+    return parse(raw, cache);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return {
@@ -37,16 +73,17 @@ export function toConfigResult(raw: RawConfig): ConfigResult {
   }
 }
 
-function parse(raw: RawConfig): ConfigResult {
+function parse(raw: RawConfig, cache: ParseCache): ConfigResult {
   const objects: SourcedObject[] = [];
   const diagnostics: Diagnostic[] = [...raw.diagnostics];
   // Order numbers continue across files, so "oldest wins" between objects without a
   // creationTimestamp follows file name order, then position in the file.
   for (const file of raw.files) {
-    const parsed = parseManifests(file.bytes.toString('utf8'), file.path, objects.length);
-    objects.push(...parsed.objects);
-    diagnostics.push(...parsed.diagnostics);
+    const parsed = cache.parse(file, objects.length);
+    for (const o of parsed.objects) objects.push(o);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
   }
+  cache.retain(raw.files.map((f) => f.path));
   const built = buildSnapshot(objects);
   diagnostics.push(...built.diagnostics);
   return {
@@ -62,6 +99,6 @@ function parse(raw: RawConfig): ConfigResult {
  * non-recursively in name order, as `kubectl apply -f DIR`) into a snapshot. Never throws: an
  * unreadable path is an error diagnostic naming it.
  */
-export async function loadConfig(path: string): Promise<ConfigResult> {
-  return toConfigResult(await readConfig(path));
+export async function loadConfig(path: string, cache?: ParseCache): Promise<ConfigResult> {
+  return toConfigResult(await readConfig(path), cache);
 }

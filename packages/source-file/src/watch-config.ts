@@ -1,7 +1,7 @@
 import { type FSWatcher, type Stats, watch } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { type ConfigResult, toConfigResult } from './load-config.js';
+import { type ConfigResult, ParseCache, toConfigResult } from './load-config.js';
 import { isManifestName, readConfig } from './read-config.js';
 
 export interface WatchOptions {
@@ -15,6 +15,8 @@ export interface WatchOptions {
    * is not emitted.
    */
   since?: string;
+  /** Parse results kept between reads (the one `loadConfig` filled): unchanged files are not parsed again. */
+  cache?: ParseCache;
 }
 
 export interface ConfigWatcher {
@@ -42,6 +44,7 @@ export function watchConfig(
     opts.debounceMs ?? 100,
     opts.pollMs ?? 500,
     opts.since,
+    opts.cache ?? new ParseCache(),
   );
   return { ready: watcher.started, close: () => watcher.close() };
 }
@@ -69,6 +72,7 @@ class ConfigFileWatcher {
     private readonly debounceMs: number,
     pollMs: number,
     since: string | undefined,
+    private readonly cache: ParseCache,
   ) {
     this.lastHash = since;
     this.pollTimer = setInterval(() => void this.poll(), pollMs);
@@ -175,7 +179,7 @@ class ConfigFileWatcher {
     const raw = await readConfig(this.path);
     if (this.closed || raw.hash === this.lastHash) return;
     this.lastHash = raw.hash;
-    const result = toConfigResult(raw);
+    const result = toConfigResult(raw, this.cache);
     if (this.closed) return;
     try {
       this.onChange(result);
