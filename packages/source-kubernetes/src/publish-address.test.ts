@@ -280,6 +280,7 @@ describe('PublishAddresses against the API server', () => {
     expect(log.at('error')).toHaveLength(1);
     expect(log.at('error')[0]!.msg).toContain('get services ingress/gateway: 403');
     expect(log.at('error')[0]!.msg).toContain('cannot get resource "services"');
+    expect(log.at('error')[0]!.obj).toMatchObject({ verb: 'get', resource: 'services', status: 403 });
     api.allow();
     api.remove('services', 'ingress', 'gateway');
     expect(await p.refresh()).toEqual([{ ip: '198.51.100.5' }]);

@@ -198,7 +198,10 @@ export class PublishAddresses {
     if (message === this.lastProblem) return;
     this.lastProblem = message;
     const status = err instanceof ApiError ? err.status : undefined;
-    const fields = { status, keeping: this.last ?? null };
+    // An ApiError's message starts with the call ("get nodes node-1: 403 …"): the verb and resource
+    // as fields too, like the informers' and the status writer's lines.
+    const [verb, resource] = err instanceof ApiError ? message.split(' ', 2) : [];
+    const fields = { verb, resource, status, keeping: this.last ?? null };
     const line = `publish address: ${message}; keeping the last known addresses`;
     if (status === 0 || (status !== undefined && status >= 500)) this.log.warn(fields, line);
     else this.log.error(fields, line);
