@@ -1021,42 +1021,34 @@ for (const [name, r] of Object.entries(results)) {
     rss: g.rssPeakMb / n.rssPeakMb,
     cpuPerReq: g.cpuUsPerReq / n.cpuUsPerReq,
   };
-  rows.push([
-    '',
-    '',
-    'gateway/nginx',
-    ratio(g.rps, n.rps),
-    '',
-    ratio(g.p50ms, n.p50ms),
-    ratio(g.p99ms, n.p99ms),
-    ratio(g.rssPeakMb, n.rssPeakMb),
-    ratio(g.cpuUsPerReq, n.cpuUsPerReq),
-    '',
-    '',
-    '',
-  ]);
+  rows.push(ratioRow('gateway/nginx', g, n, ''));
   if (one !== undefined) {
     r.ratiosVsOneIngress = {
       rps: g.rps / one.rps,
       cpuPerReq: g.cpuUsPerReq / one.cpuUsPerReq,
       rss: g.rssPeakMb / one.rssPeakMb,
     };
-    rows.push([
-      '',
-      '',
-      'gw 10k / gw 1',
-      ratio(g.rps, one.rps),
-      '',
-      ratio(g.p50ms, one.p50ms),
-      ratio(g.p99ms, one.p99ms),
-      ratio(g.rssPeakMb, one.rssPeakMb),
-      ratio(g.cpuUsPerReq, one.cpuUsPerReq),
-      '',
-      '',
-      'the same gateway build, 1 Ingress, interleaved',
-    ]);
+    rows.push(ratioRow('gw 10k / gw 1', g, one, 'the same gateway build, 1 Ingress, interleaved'));
   }
 }
+/** A table row of a/b for each measured column. */
+function ratioRow(label, a, b, note) {
+  return [
+    '',
+    '',
+    label,
+    ratio(a.rps, b.rps),
+    '',
+    ratio(a.p50ms, b.p50ms),
+    ratio(a.p99ms, b.p99ms),
+    ratio(a.rssPeakMb, b.rssPeakMb),
+    ratio(a.cpuUsPerReq, b.cpuUsPerReq),
+    '',
+    '',
+    note,
+  ];
+}
+
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
 const line = (cells) =>
   cells

@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testCertificate } from '../harness.test-support.js';
 import { ConnectionClock } from './clock.js';
 import {
   type Exchange,
@@ -527,33 +524,12 @@ describe('http1/server-connection: backpressure and upgrades', () => {
 
 describe('http1/server-connection: TLS', () => {
   it('serves a TLS socket the same way (pipelined, chunked body)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'h1-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    const { key, cert } = testCertificate();
     const seen: string[] = [];
     const server = tls.createServer(
       {
-        key: readFileSync(join(dir, 'key.pem')),
-        cert: readFileSync(join(dir, 'cert.pem')),
+        key,
+        cert,
         allowHalfOpen: true,
       },
       (socket) =>
