@@ -119,6 +119,8 @@ function defaultErrorResponse(status: number): string {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** Body chunks up to this size go out in one string write with the head and framing. */
+const SMALL_CHUNK = 4096;
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
@@ -283,6 +285,19 @@ export class Exchange {
     const conn = this.connection;
     if (this.noBody || chunk.length === 0) {
       if (!this.headWritten) this.flushHead();
+      return conn.writable(this);
+    }
+    if (chunk.length <= SMALL_CHUNK) {
+      // One latin1 string, one write: a small body costs no writev and no cork (byte values survive
+      // latin1 both ways).
+      let piece = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+      if (this.framing === Framing.Chunked) piece = `${chunk.length.toString(16)}\r\n${piece}\r\n`;
+      if (!this.headWritten) {
+        this.headWritten = true;
+        piece = this.pendingHead + piece;
+        this.pendingHead = '';
+      }
+      conn.output(this, piece);
       return conn.writable(this);
     }
     conn.cork(this);
