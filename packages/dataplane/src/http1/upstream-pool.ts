@@ -481,6 +481,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.deadline = 0;
     this.pool.clock.delete(this);
     if (wasIdle) this.endpoint.remove(this);
+    this.pool.connectionClosed(this.endpoint);
     this.parser.release();
     const socket = this.socket;
     socket.removeListener('connect', this.onConnectBound);
@@ -499,6 +500,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 class Endpoint {
   readonly idle: UpstreamConnection[] = [];
+  /** Connections open to it (connecting, busy or idle); at 0 it leaves the pool's table. */
+  open = 0;
   constructor(readonly key: string) {}
   remove(conn: UpstreamConnection): void {
     const i = this.idle.lastIndexOf(conn);
@@ -551,6 +554,8 @@ export class UpstreamPool {
         return d;
       }
     }
+    endpoint.open++;
+    if (endpoint.open === 1) this.endpoints.set(endpoint.key, endpoint);
     const conn = new UpstreamConnection(this, endpoint, this.connect(target));
     conn.dispatch = d;
     d.conn = conn;
@@ -581,15 +586,27 @@ export class UpstreamPool {
     idle.push(conn);
   }
 
+  /**
+   * @internal An endpoint without connections leaves the table, so pod addresses that come and go do
+   * not pile up (a target object still mapped to it brings it back with its next connection).
+   */
+  connectionClosed(endpoint: Endpoint): void {
+    endpoint.open--;
+    if (endpoint.open === 0 && this.endpoints.get(endpoint.key) === endpoint)
+      this.endpoints.delete(endpoint.key);
+  }
+
+  /** Endpoints with open connections (for tests). */
+  get endpointCount(): number {
+    return this.endpoints.size;
+  }
+
   private endpointOf(target: PoolTarget): Endpoint {
     let endpoint = this.byTarget.get(target);
     if (endpoint !== undefined) return endpoint;
     const key = `${target.address}:${target.port}`;
     endpoint = this.endpoints.get(key);
-    if (endpoint === undefined) {
-      endpoint = new Endpoint(key);
-      this.endpoints.set(key, endpoint);
-    }
+    if (endpoint === undefined) endpoint = new Endpoint(key);
     this.byTarget.set(target, endpoint);
     return endpoint;
   }
