@@ -111,6 +111,7 @@ export async function startGateway(
           upstreamSeconds: r.upstream_response_time ?? undefined,
           requestBytes: r.request_length,
           responseBytes: r.bytes_sent,
+          route: r.route,
         });
         accessLog?.write(r);
       },
