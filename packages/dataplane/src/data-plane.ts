@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { normalizeHost } from '@gateway/routing';
 import type { Backend, Endpoint, EndpointTable } from '@gateway/translate';
-import { type Reported, recordOf } from './access-record.js';
+import { isoNow, type Reported, recordOf } from './access-record.js';
 import { Forward } from './forwarding.js';
 import { connectionErrorResponse, rawResponseLength } from './gateway-responses.js';
 import { ConnectionClock } from './http1/clock.js';
@@ -384,7 +384,7 @@ export class DataPlane {
     if (this.observer === undefined) return;
     const head = ex === null ? undefined : new RequestHead(ex.method, ex.url, ex.rawHeaders);
     this.report({
-      time: new Date().toISOString(),
+      time: isoNow(),
       remote_addr: clientIpOf(socket),
       method: ex?.method ?? '',
       host: head?.host === undefined ? '' : normalizeHost(head.host),
