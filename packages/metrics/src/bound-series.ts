@@ -4,13 +4,9 @@
 // five request metrics). The entries are prom-client's own (its Counter and Histogram `hashMap` values,
 // prom-client pinned at 15.1.3, their shape checked by bound-series.test.ts), so exposition, `get()` and
 // the cluster aggregator read exactly what they always did.
-import { createRequire } from 'node:module';
 import type { Counter, Histogram } from 'prom-client';
-
-const require = createRequire(import.meta.url);
-const { hashObject } = require('prom-client/lib/util') as {
-  hashObject(labels: object, labelNames?: readonly string[]): string;
-};
+// prom-client's own series key (no exports map: the file is reachable; typed in prom-client-util.d.ts).
+import { hashObject } from 'prom-client/lib/util.js';
 
 /** prom-client's Counter series entry. */
 interface CounterEntry {
