@@ -1,3 +1,4 @@
+/// <reference path="./prom-client-util.d.ts" />
 // The request metrics' series bound once per route, method and status: after a series' first request,
 // the next ones add to its entry directly, with no label object built, validated or hashed. prom-client
 // hashes the labels on every inc/observe, even through `labels()` children (2.5–4 µs a request for the
