@@ -4,7 +4,9 @@
 // so they are dropped before the informer caches the object, as controller-runtime's
 // TransformStripManagedFields does for client-go informers.
 import type { KubeObject } from '@gateway/manifests';
-import { Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type { ClusterAccess } from './kube-config.js';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -35,10 +37,11 @@ type WatchArgs = Parameters<Watch['watch']>;
  */
 export class SlimWatch extends Watch {
   constructor(
-    config: ConstructorParameters<typeof Watch>[0],
+    config: ClusterAccess,
     private readonly convert: (object: KubeObject) => KubeObject = (o) => o,
   ) {
-    super(config);
+    // Watch reads nothing of its config but these two methods (a KubeConfig or our KubeAccess).
+    super(config as KubeConfig);
   }
 
   override watch(
