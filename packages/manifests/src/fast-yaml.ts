@@ -84,6 +84,7 @@ export function fastParse(text: string): FastParse | undefined {
 
 function construct(text: string, events: readonly Event[]): FastParse {
   const documents: FastDocument[] = [];
+  const strings = new Strings();
   const plain = new WeakMap<object, Set<string | number>>();
   let hasPlainCandidates = false;
   const stack: Frame[] = [];
@@ -155,7 +156,7 @@ function construct(text: string, events: readonly Event[]): FastParse {
           stack[stack.length - 1]!.key = scalarKey(text, event, stack[stack.length - 1]!.value);
           break;
         }
-        const source = getScalarValue(text, event);
+        const source = strings.own(getScalarValue(text, event));
         const top = stack[stack.length - 1];
         const needsLine = (top === undefined || top.itemLines !== undefined) && event.valueStart !== NO_RANGE;
         const line = needsLine ? lineAt(event.valueStart) : undefined;
@@ -209,6 +210,27 @@ function construct(text: string, events: readonly Event[]): FastParse {
     isPlain: (container, key) => plain.get(container)?.has(key) === true,
     hasPlainCandidates,
   };
+}
+
+/**
+ * Substrings of 13 characters or more are slices that keep the whole file's text alive (V8's
+ * SlicedString): each value gets a copy of its own instead, one per distinct value of the file (an
+ * apiVersion or a Service name repeated across a file's objects is held once).
+ */
+class Strings {
+  readonly #seen = new Map<string, string>();
+
+  own(s: string): string {
+    if (s.length < 13) return s; // V8 copies short substrings: nothing to do
+    let owned = this.#seen.get(s);
+    if (owned === undefined) {
+      // A flat copy: the concatenation is flattened into a new string of its own, which the slice
+      // then refers to (length + 1 characters, not the file).
+      owned = ` ${s}`.slice(1);
+      this.#seen.set(owned, owned);
+    }
+    return owned;
+  }
 }
 
 function markPlain(

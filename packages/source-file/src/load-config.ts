@@ -6,7 +6,7 @@ import {
   type Snapshot,
   type SourcedObject,
 } from '@gateway/manifests';
-import { type RawConfig, readConfig } from './read-config.js';
+import { type ConfigFile, type RawConfig, readConfig } from './read-config.js';
 
 export interface ConfigResult {
   /** Built from every object that parsed; the caller decides whether `diagnostics` forbid applying it. */
@@ -19,33 +19,47 @@ export interface ConfigResult {
   readonly hash: string;
 }
 
+interface CacheEntry {
+  /** sha256 of the bytes parsed: the bytes themselves are not kept (megabytes for a large directory). */
+  readonly digest: string;
+  /** Numbered from 0. */
+  readonly objects: SourcedObject[];
+  readonly diagnostics: Diagnostic[];
+  /** The objects as last handed out, numbered from `firstOrder`: reused while that does not change. */
+  numbered: { readonly firstOrder: number; readonly objects: SourcedObject[] } | undefined;
+}
+
 /**
  * Parse results by file, kept between reads: a change to one file of a large directory re-parses that
- * file alone (parsing YAML is most of a reload). Keyed by path and content, so it is only a cache.
+ * file alone (parsing YAML is most of a reload), and the other files hand out the very same objects.
+ * Keyed by path and content digest, so it is only a cache.
  */
 export class ParseCache {
-  #files = new Map<string, { bytes: Buffer; objects: SourcedObject[]; diagnostics: Diagnostic[] }>();
+  #files = new Map<string, CacheEntry>();
 
   /** The objects of `file` numbered from `firstOrder`, parsed again only when its bytes changed. */
-  parse(
-    file: { path: string; bytes: Buffer },
-    firstOrder: number,
-  ): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
+  parse(file: ConfigFile, firstOrder: number): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
     let entry = this.#files.get(file.path);
-    if (entry === undefined || !entry.bytes.equals(file.bytes)) {
+    if (entry === undefined || entry.digest !== file.digest) {
       const parsed = parseManifests(file.bytes.toString('utf8'), file.path, 0);
-      entry = { bytes: file.bytes, objects: parsed.objects, diagnostics: parsed.diagnostics };
+      entry = {
+        digest: file.digest,
+        objects: parsed.objects,
+        diagnostics: parsed.diagnostics,
+        numbered: undefined,
+      };
       this.#files.set(file.path, entry);
     }
+    if (firstOrder === 0) return { objects: entry.objects, diagnostics: entry.diagnostics };
     // Orders continue across files, and a file before this one may have gained or lost objects.
-    const objects =
-      firstOrder === 0
-        ? entry.objects
-        : entry.objects.map((o) => ({
-            object: o.object,
-            source: { ...o.source, order: o.source.order + firstOrder },
-          }));
-    return { objects, diagnostics: entry.diagnostics };
+    if (entry.numbered?.firstOrder !== firstOrder) {
+      const objects = entry.objects.map((o) => ({
+        object: o.object,
+        source: { ...o.source, order: o.source.order + firstOrder },
+      }));
+      entry.numbered = { firstOrder, objects };
+    }
+    return { objects: entry.numbered.objects, diagnostics: entry.diagnostics };
   }
 
   /** Forgets the files not in `paths` (removed from the directory). */

@@ -10,6 +10,8 @@ export interface ConfigFile {
   /** The path as given, or joined with the directory's. */
   readonly path: string;
   readonly bytes: Buffer;
+  /** sha256 of `bytes` (hex): what a cache keeps instead of the bytes themselves. */
+  readonly digest: string;
 }
 
 /** The bytes of a configuration, before any parsing. */
@@ -27,6 +29,10 @@ export interface RawConfig {
  */
 export function isManifestName(name: string): boolean {
   return !name.startsWith('.') && MANIFEST_EXTENSIONS.some((ext) => name.endsWith(ext));
+}
+
+function configFile(path: string, bytes: Buffer): ConfigFile {
+  return { path, bytes, digest: createHash('sha256').update(bytes).digest('hex') };
 }
 
 function readError(file: string, err: unknown): Diagnostic {
@@ -55,24 +61,22 @@ export async function readConfig(path: string): Promise<RawConfig> {
         try {
           // stat follows symlinks (a ConfigMap volume's files are symlinks into `..data`).
           if (!(await stat(file)).isFile()) continue;
-          files.push({ path: file, bytes: await readFile(file) });
+          files.push(configFile(file, await readFile(file)));
         } catch (err) {
           // Removed between readdir and read: it is simply gone; the watcher sees the removal too.
           if (!isNotFound(err)) diagnostics.push(readError(file, err));
         }
       }
     } else {
-      files.push({ path, bytes: await readFile(path) });
+      files.push(configFile(path, await readFile(path)));
     }
   } catch (err) {
     diagnostics.push(readError(path, err));
   }
 
+  // Over each file's digest: every byte is hashed once.
   const hash = createHash('sha256');
-  for (const f of files) {
-    hash.update(`${f.path}\0${f.bytes.length}\0`);
-    hash.update(f.bytes);
-  }
+  for (const f of files) hash.update(`${f.path}\0${f.bytes.length}\0${f.digest}\0`);
   for (const d of diagnostics) hash.update(`\0${d.file}\0${d.message}`);
   return { files, diagnostics, hash: hash.digest('hex') };
 }
