@@ -62,6 +62,8 @@ interface Frame {
   key: string | undefined;
   /** The line of each item, when this frame is the root mapping's `items` sequence. */
   itemLines: number[] | undefined;
+  /** Where the value sits in its parent (a key or an index; `undefined` for the root). */
+  readonly slot: string | number | undefined;
 }
 
 /** Parses `text`, or answers `undefined` when only the `yaml` path can read it identically. */
@@ -106,12 +108,17 @@ function construct(text: string, events: readonly Event[]): FastParse {
   let docItemLines: number[] | undefined;
   let inDocument = false;
 
-  const add = (value: unknown, line: number | undefined, isPlainCandidate: boolean): void => {
+  /** Adds `value` to the innermost collection (or as the document); answers where it went. */
+  const add = (
+    value: unknown,
+    line: number | undefined,
+    isPlainCandidate: boolean,
+  ): string | number | undefined => {
     const frame = stack[stack.length - 1];
     if (frame === undefined) {
       docValue = value;
       docLine = line;
-      return;
+      return undefined;
     }
     if (frame.isMap) {
       const map = frame.value as Record<string, unknown>;
@@ -122,15 +129,31 @@ function construct(text: string, events: readonly Event[]): FastParse {
         markPlain(plain, map, key);
         hasPlainCandidates = true;
       }
-    } else {
-      const seq = frame.value as unknown[];
-      if (frame.itemLines !== undefined) frame.itemLines.push(line ?? 0);
-      if (isPlainCandidate) {
-        markPlain(plain, seq, seq.length);
-        hasPlainCandidates = true;
-      }
-      seq.push(value);
+      return key;
     }
+    const seq = frame.value as unknown[];
+    const index = seq.length;
+    if (frame.itemLines !== undefined) frame.itemLines.push(line ?? 0);
+    if (isPlainCandidate) {
+      markPlain(plain, seq, index);
+      hasPlainCandidates = true;
+    }
+    seq.push(value);
+    return index;
+  };
+
+  /**
+   * A finished sequence, copied to an array of its own length: one grown by push keeps room for 17
+   * items or more (~150 bytes for a list of one), and manifests hold many short lists.
+   */
+  const compact = (frame: Frame): void => {
+    const seq = frame.value as unknown[];
+    const copy = seq.slice();
+    const marks = plain.get(seq);
+    if (marks !== undefined) plain.set(copy, marks);
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) docValue = copy;
+    else (parent.value as Record<string | number, unknown>)[frame.slot!] = copy;
   };
 
   /** True when the next value goes to a key (not a value) of the innermost mapping. */
@@ -183,8 +206,8 @@ function construct(text: string, events: readonly Event[]): FastParse {
           itemLines = [];
           docItemLines = itemLines;
         }
-        add(value, line, false);
-        stack.push({ value, isMap, key: undefined, itemLines });
+        const slot = add(value, line, false);
+        stack.push({ value, isMap, key: undefined, itemLines, slot });
         break;
       }
       case EVENT_ID.ALIAS:
@@ -198,6 +221,7 @@ function construct(text: string, events: readonly Event[]): FastParse {
         }
         const frame = stack.pop()!;
         if (frame.isMap && frame.key !== undefined) throw new Unsupported(); // a key without a value
+        if (!frame.isMap) compact(frame);
         break;
       }
       default:

@@ -6,7 +6,7 @@ import {
   type Snapshot,
   type SourcedObject,
 } from '@gateway/manifests';
-import { type ConfigFile, type RawConfig, readConfig } from './read-config.js';
+import { type ConfigFile, type KnownFile, type RawConfig, readConfig } from './read-config.js';
 
 export interface ConfigResult {
   /** Built from every object that parsed; the caller decides whether `diagnostics` forbid applying it. */
@@ -41,6 +41,8 @@ export class ParseCache {
   parse(file: ConfigFile, firstOrder: number): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
     let entry = this.#files.get(file.path);
     if (entry === undefined || entry.digest !== file.digest) {
+      // Read with another cache's `known`: a bug, reported as a failure to parse (toConfigResult).
+      if (file.bytes === undefined) throw new Error(`${file.path}: bytes not kept, and not in the cache`);
       const parsed = parseManifests(file.bytes.toString('utf8'), file.path, 0);
       entry = {
         digest: file.digest,
@@ -61,6 +63,9 @@ export class ParseCache {
     }
     return { objects: entry.numbered.objects, diagnostics: entry.diagnostics };
   }
+
+  /** For `readConfig`: whether this file's parse is held, so its bytes need not be. */
+  readonly known: KnownFile = (path, digest) => this.#files.get(path)?.digest === digest;
 
   /** Forgets the files not in `paths` (removed from the directory). */
   retain(paths: Iterable<string>): void {
@@ -114,5 +119,5 @@ function parse(raw: RawConfig, cache: ParseCache): ConfigResult {
  * unreadable path is an error diagnostic naming it.
  */
 export async function loadConfig(path: string, cache?: ParseCache): Promise<ConfigResult> {
-  return toConfigResult(await readConfig(path), cache);
+  return toConfigResult(await readConfig(path, cache?.known), cache);
 }
