@@ -30,6 +30,7 @@ import {
   toYaml,
   writeYamlDirectory,
 } from './generate-objects.mjs';
+import { asFormatted } from './json-format.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -468,7 +469,7 @@ for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  $
 const out =
   values.json ?? join(here, 'results', `file-scale-${result.date.slice(0, 19).replaceAll(':', '')}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(out, `${asFormatted(result)}\n`);
 console.error(`file-scale: figures written to ${out}`);
 await cleanup();
 process.exit(0);
