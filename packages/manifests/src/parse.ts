@@ -32,7 +32,8 @@ function fromFastParse(parsed: FastParse, file: string, firstOrder: number): Par
   const take = (obj: unknown, prefix: readonly PathSegment[], line: number | undefined): boolean => {
     if (isRecord(obj) && obj.kind !== undefined && !isReadKind(obj.kind)) return true;
     if (parsed.hasPlainCandidates) applyYaml11Booleans(obj, parsed.isPlain, prefix);
-    const result = validateAt(obj, { file, line, order });
+    // Owned: the fast path builds every object afresh and shares no node (it declines aliases).
+    const result = validateAt(obj, { file, line, order }, undefined, true);
     if (result.object === undefined || result.diagnostics.length > 0) return false;
     objects.push({ object: result.object, source: { file, line, order: order++ } });
     return true;

@@ -69,7 +69,16 @@ export function validateObject(obj: unknown, source: SourceRef): ValidationResul
   return validateAt(obj, source);
 }
 
-export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField): ValidationResult {
+/**
+ * `owned`: `obj` was built for this call alone (a parse that shares no node between objects), so
+ * defaults and normalisation may be written into it instead of into a copy.
+ */
+export function validateAt(
+  obj: unknown,
+  source: SourceRef,
+  locate?: LocateField,
+  owned = false,
+): ValidationResult {
   const diagnostics: Diagnostic[] = [];
   const raw = isRecord(obj) ? obj : undefined;
   const kind = typeof raw?.kind === 'string' ? raw.kind : undefined;
@@ -125,7 +134,7 @@ export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField
   // they are, not copied (a cluster's objects are held once, by the informer, not twice).
   let data = withoutNulls(raw) as Record<string, unknown>;
   if (needsApiDefaults(data, kind as string) || needsNormalising(data, kind as Kind)) {
-    data = structuredClone(data); // its branches may still be the caller's
+    if (!owned) data = structuredClone(data); // its branches may still be the caller's
     applyApiDefaults(data, kind as string);
   }
   const reported = new Set<string>();
