@@ -1,5 +1,5 @@
 // Strict validation of the six kinds we read, like `kubectl --validate=strict`. Two compiled validators
-// per kind, both built once at module load:
+// per kind, each built once (the ajv one on first use):
 // - a strict JSON schema (src/strict-schemas.generated.json, derived from kubernetes-models'
 //   declarations by scripts/generate-schemas.mjs) compiled by ajv: unknown fields, required fields,
 //   enums, JSON types;
@@ -31,15 +31,31 @@ export interface ValidationResult {
 type ModelValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 interface KindValidator {
-  apiVersion: string;
-  strict: ValidateFunction;
-  model: ModelValidate;
+  readonly apiVersion: string;
+  readonly strict: ValidateFunction;
+  readonly model: ModelValidate;
 }
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 
+/** Compiled on first use: a start that reads no Secret or Endpoints compiles neither (ajv: ~10 ms each). */
+class LazyValidator implements KindValidator {
+  #strict: ValidateFunction | undefined;
+
+  constructor(
+    private readonly kind: Kind,
+    readonly apiVersion: string,
+    readonly model: ModelValidate,
+  ) {}
+
+  get strict(): ValidateFunction {
+    this.#strict ??= ajv.compile(strictSchemas[this.kind]);
+    return this.#strict;
+  }
+}
+
 function compile(kind: Kind, apiVersion: string, model: unknown): [Kind, KindValidator] {
-  return [kind, { apiVersion, strict: ajv.compile(strictSchemas[kind]), model: model as ModelValidate }];
+  return [kind, new LazyValidator(kind, apiVersion, model as ModelValidate)];
 }
 
 const validators: ReadonlyMap<string, KindValidator> = new Map([
