@@ -245,7 +245,7 @@ class Strings {
   readonly #seen = new Map<string, string>();
 
   own(s: string): string {
-    if (s.length < 13) return s; // V8 copies short substrings: nothing to do
+    if (s.length < 13) return this.#short(s);
     let owned = this.#seen.get(s);
     if (owned === undefined) {
       // A flat copy: the concatenation is flattened into a new string of its own, which the slice
@@ -254,6 +254,15 @@ class Strings {
       this.#seen.set(owned, owned);
     }
     return owned;
+  }
+
+  // Short substrings are copies already (V8 slices only from 13 characters); one per value still saves
+  // a copy per repetition (`Prefix`, `http`, a namespace).
+  #short(s: string): string {
+    const seen = this.#seen.get(s);
+    if (seen !== undefined) return seen;
+    this.#seen.set(s, s);
+    return s;
   }
 }
 
