@@ -27,7 +27,7 @@ export interface FastParse {
 }
 
 /** Plain scalars that YAML 1.2 reads as strings and YAML 1.1 (go-yaml v2) as booleans. */
-const YAML11_ONLY_BOOLEANS = new Set([
+export const YAML11_ONLY_BOOLEANS: ReadonlySet<string> = new Set([
   'y',
   'Y',
   'yes',
@@ -47,7 +47,7 @@ const YAML11_ONLY_BOOLEANS = new Set([
 ]);
 
 /** Keys past this length are errors to `yaml` (YAML 1.2 §7.4: implicit keys are at most 1024 chars). */
-const MAX_KEY_LENGTH = 1024;
+export const MAX_KEY_LENGTH = 1024;
 
 const NO_RANGE = -1;
 
@@ -241,7 +241,7 @@ function construct(text: string, events: readonly Event[]): FastParse {
  * SlicedString): each value gets a copy of its own instead, one per distinct value of the file (an
  * apiVersion or a Service name repeated across a file's objects is held once).
  */
-class Strings {
+export class Strings {
   readonly #seen = new Map<string, string>();
 
   own(s: string): string {
@@ -266,7 +266,7 @@ class Strings {
   }
 }
 
-function markPlain(
+export function markPlain(
   plain: WeakMap<object, Set<string | number>>,
   container: object,
   key: string | number,

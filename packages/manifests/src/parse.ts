@@ -1,5 +1,6 @@
 // Multi-document YAML (or JSON) → objects of the kinds we read, each with its file, line and order.
 import { type Document, isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { blockParse } from './block-yaml.js';
 import { type FastParse, fastParse } from './fast-yaml.js';
 import type { PathSegment } from './field-path.js';
 import type { Diagnostic, SourcedObject } from './types.js';
@@ -18,7 +19,8 @@ export interface ParseResult {
  * `firstOrder + objects.length`.
  */
 export function parseManifests(text: string, file: string, firstOrder = 0): ParseResult {
-  const fast = fastParse(text);
+  // The block subset first (most manifests), then js-yaml's events, then `yaml` for the rest.
+  const fast = blockParse(text) ?? fastParse(text);
   return (fast && fromFastParse(fast, file, firstOrder)) ?? parseWithYaml(text, file, firstOrder);
 }
 
