@@ -8,8 +8,9 @@
 //
 // Per run, a fresh gateway: spawn → /readyz 200 (polled every 10 ms), VmRSS sampled every 20 ms and
 // VmHWM (the kernel's peak) read at the end, then `--changes` one-file changes: ns-0.yaml rewritten
-// (write to a temporary name, rename over it, as editors do) with app-0's EndpointSlice moved between
-// two real backends; timed from the rename to the first request answered by the new backend (polled
+// (write to a temporary name, rename over it, as editors do) so that app-0 is answered by the other of
+// two real backends (`--change ingress`: its Ingress points at another Service; `--change slice`: its
+// EndpointSlice moves); timed from the rename to the first request answered by the new backend (polled
 // every 2 ms). In this process, after the runs: translate() of the whole set (which compiles the route
 // table) `--translates` times, and route lookups on its table (see `lookups` below). Only loopback
 // addresses are used; every wait is bounded and a watchdog stops the run.
@@ -26,7 +27,9 @@ import {
   endpointSlice,
   generateObjects,
   hostOf,
+  ingress,
   namespaceOf,
+  service,
   toYaml,
   writeYamlDirectory,
 } from './generate-objects.mjs';
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     changes: { type: 'string', default: '5' },
     translates: { type: 'string', default: '10' },
+    change: { type: 'string', default: 'ingress' },
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'node-defaults': { type: 'boolean', default: false },
@@ -54,6 +58,8 @@ const NAMESPACES = Number(values.namespaces);
 const RUNS = Number(values.runs);
 const CHANGES = Number(values.changes);
 const TRANSLATES = Number(values.translates);
+const CHANGE = values.change;
+if (CHANGE !== 'ingress' && CHANGE !== 'slice') throw new Error('--change: ingress or slice');
 const TARGETS = { readyMs: 3000, rssMB: 300, changeMs: 1000, translateMs: 250, lookupP99Us: 2 };
 
 const cleanups = [];
@@ -132,15 +138,43 @@ const measuredObjects = objects.filter((o) => o.metadata.namespace === measuredN
 const sliceIndex = measuredObjects.findIndex(
   (o) => o.kind === 'EndpointSlice' && o.metadata.name.startsWith(`app-${MEASURED}-`),
 );
-/** ns-0.yaml with app-0's slice on `b`, written as editors and ConfigMap updates do: a rename over it. */
+const ingressIndex = measuredObjects.findIndex(
+  (o) => o.kind === 'Ingress' && o.metadata.name === `app-${MEASURED}`,
+);
+// For `--change ingress`: a second Service, `app-0-b`, whose one endpoint is B.
+const serviceB = service(MEASURED, { namespaces: NAMESPACES });
+serviceB.metadata = { ...serviceB.metadata, name: `app-${MEASURED}-b` };
+const sliceB = endpointSlice(MEASURED, { namespaces: NAMESPACES, addresses: [B.ip], port: B.port });
+sliceB.metadata = {
+  ...sliceB.metadata,
+  name: `app-${MEASURED}-b-abcde`,
+  labels: { ...sliceB.metadata.labels, 'kubernetes.io/service-name': `app-${MEASURED}-b` },
+};
+/**
+ * ns-0.yaml with app-0 answered by `b`, written as editors and ConfigMap updates do: to a temporary
+ * name, then renamed over it. `--change slice`: app-0's EndpointSlice moves to `b` (no route changes);
+ * `--change ingress`: app-0's Ingress points its paths at Service app-0 (on A) or app-0-b (on B), a
+ * change of routes.
+ */
 function rewriteMeasuredFile(b, generation) {
   const list = measuredObjects.slice();
-  list[sliceIndex] = endpointSlice(MEASURED, {
-    namespaces: NAMESPACES,
-    addresses: [b.ip],
-    port: b.port,
-    generation,
-  });
+  if (CHANGE === 'slice') {
+    list[sliceIndex] = endpointSlice(MEASURED, {
+      namespaces: NAMESPACES,
+      addresses: [b.ip],
+      port: b.port,
+      generation,
+    });
+  } else {
+    const target = b === A ? `app-${MEASURED}` : `app-${MEASURED}-b`;
+    const ing = ingress(MEASURED, { namespaces: NAMESPACES });
+    for (const rule of ing.spec.rules) {
+      for (const path of rule.http.paths)
+        path.backend = { service: { name: target, port: { name: 'http' } } };
+    }
+    list[ingressIndex] = ing;
+    list.push(serviceB, sliceB);
+  }
   const tmp = join(dir, `.${measuredNs}.yaml.tmp`);
   writeFileSync(tmp, toYaml(list));
   renameSync(tmp, measuredFile);
@@ -155,6 +189,12 @@ function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { rssMB: r1(kb('VmRSS') / 1024), hwmMB: r1(kb('VmHWM') / 1024) };
+}
+
+/** CPU seconds (user + system, all threads) the process has used: steadier than wall time on a busy machine. */
+function cpuSecondsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ = 100
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -273,6 +313,7 @@ async function run(index) {
   if (readyAt === undefined) throw new Error('/readyz never answered 200');
   const firstApply = lines.find((l) => l.msg === 'configuration applied');
   const atReady = rssOf(child.pid);
+  const cpuAtReadyS = cpuSecondsOf(child.pid);
 
   const viaGateway = () => get(ports.http, '/', { host: hostOf(MEASURED) });
   const first = await viaGateway();
@@ -304,6 +345,7 @@ async function run(index) {
   await stop();
   return {
     readyMs: r1(readyAt - t0),
+    cpuAtReadyMs: r1(cpuAtReadyS * 1000),
     listeningMs: r1(listening.at - t0),
     firstApplyLogMs: firstApply?.ms,
     summary: firstApply?.summary,
@@ -336,15 +378,21 @@ const loadMs = performance.now() - s;
 if (loaded.diagnostics.some((d) => d.severity === 'error')) throw new Error('the directory has errors');
 const options = { ...defaultTranslateOptions(), now: Date.now() };
 const translateMs = [];
+const translateCpuMs = [];
 let translated;
 let coldTranslateMs;
 for (let i = 0; i < TRANSLATES + 1; i++) {
   s = performance.now();
+  const cpu = process.cpuUsage();
   translated = translate(loaded.snapshot, options);
   const ms = performance.now() - s;
+  const used = process.cpuUsage(cpu);
   // The first one is cold (as the gateway's first compile); the others are what a reload costs.
   if (i === 0) coldTranslateMs = r1(ms);
-  else translateMs.push(ms);
+  else {
+    translateMs.push(ms);
+    translateCpuMs.push((used.user + used.system) / 1000);
+  }
 }
 const routes = translated.config.routes;
 
@@ -395,10 +443,12 @@ const result = {
   files: files.length,
   yamlMiB: r1(bytes / 2 ** 20),
   nodeArgs: values['node-defaults'] ? [] : ['--max-semi-space-size=16', '--max-old-space-size=320'],
+  change: CHANGE,
   runs,
   inProcess: {
     loadConfigMs: r1(loadMs),
     translateMs: translateMs.map(r1),
+    translateCpuMs: translateCpuMs.map(r1),
     coldTranslateMs,
     rules: translated.config.rules.rules.length,
     lookupBatchNs: { p50: r1(quantile(batchNs, 0.5)), p99: r1(quantile(batchNs, 0.99)), batch: BATCH },
@@ -420,6 +470,7 @@ const rows = [
     fmt(mmm(runs.map((r) => r.readyMs)), ' ms'),
     `< ${TARGETS.readyMs} ms`,
   ],
+  ['  gateway CPU (user + system) at ready', fmt(mmm(runs.map((r) => r.cpuAtReadyMs)), ' ms'), ''],
   ['first "configuration applied" ms (translate + swap)', fmt(mmm(runs.map((r) => r.firstApplyLogMs))), ''],
   ['peak RSS: VmHWM at the end of a run', fmt(mmm(runs.map((r) => r.hwmMB)), ' MB'), `< ${TARGETS.rssMB} MB`],
   ['peak RSS: VmHWM at ready', fmt(mmm(runs.map((r) => r.hwmAtReadyMB)), ' MB'), ''],
@@ -427,7 +478,7 @@ const rows = [
   ['VmRSS at ready', fmt(mmm(runs.map((r) => r.rssAtReadyMB)), ' MB'), ''],
   ['VmRSS at the end of a run', fmt(mmm(runs.map((r) => r.rssEndMB)), ' MB'), ''],
   [
-    `one-file change → traffic (${allChanges.length} changes)`,
+    `one-file change (${CHANGE}) → traffic (${allChanges.length} changes)`,
     allChanges.length === 0 ? '-' : fmt(mmm(allChanges.map((c) => c.visibleMs)), ' ms'),
     `< ${TARGETS.changeMs} ms`,
   ],
@@ -441,6 +492,7 @@ const rows = [
     fmt(mmm(translateMs), ' ms'),
     `< ${TARGETS.translateMs} ms`,
   ],
+  ['  its CPU time (user + system, GC threads too)', fmt(mmm(translateCpuMs), ' ms'), ''],
   ['  the first (cold) one', `${coldTranslateMs} ms`, ''],
   [
     `route lookup, batches of ${BATCH}: p50 / p99`,

@@ -28,6 +28,9 @@ interface Frame {
   pending: string | number | undefined;
   /** Lines of the items, for the root mapping's `items` sequence. */
   readonly itemLines: number[] | undefined;
+  /** Where the value sits: the parent frame and the key or index (none for the root). */
+  readonly parent: Frame | undefined;
+  readonly slot: string | number | undefined;
 }
 
 const SPACE = 32;
@@ -140,7 +143,7 @@ class BlockReader {
     if (top === undefined) {
       if (this.#root !== undefined) throw new Decline(); // content after a finished root
       // The root: a mapping or a sequence (a scalar document is left to the other paths).
-      const frame = this.#open(indent, !isItem, undefined);
+      const frame = this.#open(indent, !isItem, undefined, undefined, undefined);
       this.#root = frame.value;
       this.#rootLine = line;
       top = frame;
@@ -153,7 +156,7 @@ class BlockReader {
         // The root mapping's `items` sequence: the line of each item is the line of its object.
         const itemLines =
           this.#stack.length === 1 && parent.isMap && slot === 'items' && isItem ? [] : undefined;
-        const frame = this.#open(indent, !isItem, itemLines);
+        const frame = this.#open(indent, !isItem, itemLines, parent, slot);
         if (itemLines !== undefined) this.#rootItemLines = itemLines;
         this.#set(parent, slot, frame.value, line, false);
         top = frame;
@@ -182,8 +185,15 @@ class BlockReader {
     else this.#entry(top, pos, end, line);
   }
 
-  #open(indent: number, isMap: boolean, itemLines: number[] | undefined): Frame {
-    const frame: Frame = { indent, value: isMap ? {} : [], isMap, pending: undefined, itemLines };
+  #open(
+    indent: number,
+    isMap: boolean,
+    itemLines: number[] | undefined,
+    parent: Frame | undefined,
+    slot: string | number | undefined,
+  ): Frame {
+    const value = isMap ? {} : [];
+    const frame: Frame = { indent, value, isMap, pending: undefined, itemLines, parent, slot };
     this.#stack.push(frame);
     return frame;
   }
@@ -192,6 +202,22 @@ class BlockReader {
     const frame = this.#stack.pop()!;
     if (frame.pending !== undefined) this.#set(frame, frame.pending, null, 0, false);
     frame.pending = undefined;
+    if (!frame.isMap) this.#compact(frame);
+  }
+
+  /**
+   * A finished sequence, copied to an array of its own length: one grown by push keeps room for 17
+   * items or more (~150 bytes for a list of one), and manifests hold many short lists.
+   */
+  #compact(frame: Frame): void {
+    const seq = frame.value as unknown[];
+    const copy = seq.slice();
+    const marks = this.#plain.get(seq);
+    if (marks !== undefined) this.#plain.set(copy, marks);
+    const parent = frame.parent;
+    if (parent === undefined) this.#root = copy;
+    else if (parent.isMap) (parent.value as Record<string, unknown>)[frame.slot as string] = copy;
+    else (parent.value as unknown[])[frame.slot as number] = copy;
   }
 
   /** `- …` at the sequence's column. */
@@ -210,7 +236,7 @@ class BlockReader {
     const colon = this.#keyEnd(p, end);
     if (colon !== -1) {
       // `- key: value`: a mapping whose keys are at the column of this first one.
-      const map = this.#open(seq.indent + (p - pos), true, undefined);
+      const map = this.#open(seq.indent + (p - pos), true, undefined, seq, index);
       this.#set(seq, index, map.value, line, false);
       this.#entry(map, p, end, line);
       return;
