@@ -1,9 +1,11 @@
 // Multi-document YAML (or JSON) → objects of the kinds we read, each with its file, line and order.
 import { type Document, isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { blockParse } from './block-yaml.js';
+import { type FastParse, fastParse } from './fast-yaml.js';
 import type { PathSegment } from './field-path.js';
 import type { Diagnostic, SourcedObject } from './types.js';
 import { isReadKind, isRecord, type LocateField, validateAt } from './validate.js';
-import { applyYaml11Booleans } from './yaml11-booleans.js';
+import { applyYaml11Booleans, plainInDocument } from './yaml11-booleans.js';
 
 export interface ParseResult {
   objects: SourcedObject[];
@@ -17,6 +19,44 @@ export interface ParseResult {
  * `firstOrder + objects.length`.
  */
 export function parseManifests(text: string, file: string, firstOrder = 0): ParseResult {
+  // The block subset first (most manifests), then js-yaml's events, then `yaml` for the rest.
+  const fast = blockParse(text) ?? fastParse(text);
+  return (fast && fromFastParse(fast, file, firstOrder)) ?? parseWithYaml(text, file, firstOrder);
+}
+
+/**
+ * The objects of a file the fast path read, when every one of them is valid. Any diagnostic sends the
+ * whole file to `parseWithYaml`, so that every message carries the line of its field, worded the same.
+ */
+function fromFastParse(parsed: FastParse, file: string, firstOrder: number): ParseResult | undefined {
+  const objects: SourcedObject[] = [];
+  let order = firstOrder;
+  const take = (obj: unknown, prefix: readonly PathSegment[], line: number | undefined): boolean => {
+    if (isRecord(obj) && obj.kind !== undefined && !isReadKind(obj.kind)) return true;
+    if (parsed.hasPlainCandidates) applyYaml11Booleans(obj, parsed.isPlain, prefix);
+    // Owned: the fast path builds every object afresh and shares no node (it declines aliases).
+    const result = validateAt(obj, { file, line, order }, undefined, true);
+    if (result.object === undefined || result.diagnostics.length > 0) return false;
+    objects.push({ object: result.object, source: { file, line, order: order++ } });
+    return true;
+  };
+  for (const doc of parsed.documents) {
+    const value = doc.value;
+    if (value === null || value === undefined) continue; // an empty document
+    if (isRecord(value) && isList(value)) {
+      const items = value.items as unknown[];
+      for (let index = 0; index < items.length; index++) {
+        if (!take(items[index], ['items', index], doc.itemLines?.[index] ?? doc.line)) return undefined;
+      }
+    } else if (!take(value, [], doc.line)) {
+      return undefined;
+    }
+  }
+  return { objects, diagnostics: [] };
+}
+
+/** The `yaml` library's full path: a Document per document, every node with its range. */
+export function parseWithYaml(text: string, file: string, firstOrder: number): ParseResult {
   const objects: SourcedObject[] = [];
   const diagnostics: Diagnostic[] = [];
   const lineCounter = new LineCounter();
@@ -45,11 +85,12 @@ export function parseManifests(text: string, file: string, firstOrder = 0): Pars
     }
     if (value === null || value === undefined) continue; // `---` followed by nothing
     const locate = locator(doc, lineAt);
+    const isPlain = plainInDocument(doc);
 
     const take = (obj: unknown, prefix: readonly PathSegment[]) => {
       // Other kinds live in the same files: skip them silently. A missing kind is an error (validateAt).
       if (isRecord(obj) && obj.kind !== undefined && !isReadKind(obj.kind)) return;
-      applyYaml11Booleans(obj, doc, prefix);
+      applyYaml11Booleans(obj, isPlain, prefix);
       const line = locate(prefix) ?? docLine;
       const result = validateAt(obj, { file, line, order }, (segments) => locate([...prefix, ...segments]));
       diagnostics.push(...result.diagnostics);

@@ -1,5 +1,5 @@
 // Strict validation of the six kinds we read, like `kubectl --validate=strict`. Two compiled validators
-// per kind, both built once at module load:
+// per kind, each built once (the ajv one on first use):
 // - a strict JSON schema (src/strict-schemas.generated.json, derived from kubernetes-models'
 //   declarations by scripts/generate-schemas.mjs) compiled by ajv: unknown fields, required fields,
 //   enums, JSON types;
@@ -31,15 +31,31 @@ export interface ValidationResult {
 type ModelValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 interface KindValidator {
-  apiVersion: string;
-  strict: ValidateFunction;
-  model: ModelValidate;
+  readonly apiVersion: string;
+  readonly strict: ValidateFunction;
+  readonly model: ModelValidate;
 }
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
 
+/** Compiled on first use: a start that reads no Secret or Endpoints compiles neither (ajv: ~10 ms each). */
+class LazyValidator implements KindValidator {
+  #strict: ValidateFunction | undefined;
+
+  constructor(
+    private readonly kind: Kind,
+    readonly apiVersion: string,
+    readonly model: ModelValidate,
+  ) {}
+
+  get strict(): ValidateFunction {
+    this.#strict ??= ajv.compile(strictSchemas[this.kind]);
+    return this.#strict;
+  }
+}
+
 function compile(kind: Kind, apiVersion: string, model: unknown): [Kind, KindValidator] {
-  return [kind, { apiVersion, strict: ajv.compile(strictSchemas[kind]), model: model as ModelValidate }];
+  return [kind, new LazyValidator(kind, apiVersion, model as ModelValidate)];
 }
 
 const validators: ReadonlyMap<string, KindValidator> = new Map([
@@ -69,7 +85,16 @@ export function validateObject(obj: unknown, source: SourceRef): ValidationResul
   return validateAt(obj, source);
 }
 
-export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField): ValidationResult {
+/**
+ * `owned`: `obj` was built for this call alone (a parse that shares no node between objects), so
+ * defaults and normalisation may be written into it instead of into a copy.
+ */
+export function validateAt(
+  obj: unknown,
+  source: SourceRef,
+  locate?: LocateField,
+  owned = false,
+): ValidationResult {
   const diagnostics: Diagnostic[] = [];
   const raw = isRecord(obj) ? obj : undefined;
   const kind = typeof raw?.kind === 'string' ? raw.kind : undefined;
@@ -125,7 +150,7 @@ export function validateAt(obj: unknown, source: SourceRef, locate?: LocateField
   // they are, not copied (a cluster's objects are held once, by the informer, not twice).
   let data = withoutNulls(raw) as Record<string, unknown>;
   if (needsApiDefaults(data, kind as string) || needsNormalising(data, kind as Kind)) {
-    data = structuredClone(data); // its branches may still be the caller's
+    if (!owned) data = structuredClone(data); // its branches may still be the caller's
     applyApiDefaults(data, kind as string);
   }
   const reported = new Set<string>();

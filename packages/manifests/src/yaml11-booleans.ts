@@ -21,10 +21,28 @@ interface SchemaNode {
 }
 
 /**
- * Replaces, in `value` (the object read from `doc` at `prefix`), each string at a boolean-typed field
- * that go-yaml v2 would have read as a boolean. Mutates `value`; returns nothing.
+ * Whether the string at `container[key]` (at `path` from the document's root) was a plain scalar in the
+ * text: only a plain one is a boolean to go-yaml v2.
  */
-export function applyYaml11Booleans(value: unknown, doc: Document, prefix: readonly PathSegment[]): void {
+export type PlainCheck = (container: object, key: string | number, path: readonly PathSegment[]) => boolean;
+
+/** The check for a value read from a `yaml` Document: the node at that path, and its style. */
+export function plainInDocument(doc: Document): PlainCheck {
+  return (_container, _key, path) => {
+    const node = doc.getIn(path, true);
+    return isScalar(node) && node.type === Scalar.PLAIN;
+  };
+}
+
+/**
+ * Replaces, in `value` (the object read at `prefix` of its document), each string at a boolean-typed
+ * field that go-yaml v2 would have read as a boolean. Mutates `value`; returns nothing.
+ */
+export function applyYaml11Booleans(
+  value: unknown,
+  isPlain: PlainCheck,
+  prefix: readonly PathSegment[],
+): void {
   if (value === null || typeof value !== 'object') return;
   const kind = (value as { kind?: unknown }).kind;
   const schema =
@@ -32,41 +50,54 @@ export function applyYaml11Booleans(value: unknown, doc: Document, prefix: reado
       ? (strictSchemas as Record<string, SchemaNode>)[kind]
       : undefined;
   if (schema === undefined) return;
-  walk(value, schema, [...prefix], doc);
+  walk(value, schema, [...prefix], isPlain);
 }
 
-function walk(value: unknown, schema: SchemaNode, path: PathSegment[], doc: Document): void {
+// `path` is one array pushed and popped along the walk: copied only when a candidate is checked.
+function walk(value: object, schema: SchemaNode, path: PathSegment[], isPlain: PlainCheck): void {
   if (Array.isArray(value)) {
-    if (schema.items === undefined) return;
-    value.forEach((item, i) => {
-      const replaced = booleanFor(item, schema.items!, [...path, i], doc);
+    const itemSchema = schema.items;
+    if (itemSchema === undefined) return;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const replaced = booleanFor(value, i, item, itemSchema, path, isPlain);
       if (replaced !== undefined) value[i] = replaced;
-      else walk(item, schema.items!, [...path, i], doc);
-    });
+      else if (item !== null && typeof item === 'object') {
+        path.push(i);
+        walk(item, itemSchema, path, isPlain);
+        path.pop();
+      }
+    }
     return;
   }
-  if (value === null || typeof value !== 'object') return;
   const record = value as Record<string, unknown>;
-  for (const [key, child] of Object.entries(record)) {
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const child = record[key];
     const childSchema =
       schema.properties?.[key] ??
       (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
     if (childSchema === undefined) continue;
-    const replaced = booleanFor(child, childSchema, [...path, key], doc);
+    const replaced = booleanFor(record, key, child, childSchema, path, isPlain);
     if (replaced !== undefined) record[key] = replaced;
-    else walk(child, childSchema, [...path, key], doc);
+    else if (child !== null && typeof child === 'object') {
+      path.push(key);
+      walk(child, childSchema, path, isPlain);
+      path.pop();
+    }
   }
 }
 
 function booleanFor(
+  container: object,
+  key: string | number,
   value: unknown,
   schema: SchemaNode,
-  path: PathSegment[],
-  doc: Document,
+  path: readonly PathSegment[],
+  isPlain: PlainCheck,
 ): boolean | undefined {
   if (typeof value !== 'string' || schema.type !== 'boolean') return undefined;
   const parsed = YAML11_BOOLEANS.get(value);
   if (parsed === undefined) return undefined;
-  const node = doc.getIn(path, true);
-  return isScalar(node) && node.type === Scalar.PLAIN ? parsed : undefined;
+  return isPlain(container, key, [...path, key]) ? parsed : undefined;
 }

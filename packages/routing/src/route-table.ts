@@ -139,7 +139,10 @@ export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<
     return routes;
   };
 
-  for (const rule of input.rules) {
+  // Indexed: compiled once per rebuild, mostly before V8 optimises it (no iterator result per rule).
+  const rules = input.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     const routes = routesFor(rule.host);
     if (rule.pathType === 'Exact') {
       if (!routes.exact.has(rule.path)) routes.exact.set(rule.path, rule.target);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INVALID_YAML, ingress, service, tempDir } from './fixtures.test-support.js';
 import { loadConfig, ParseCache } from './load-config.js';
+import { readConfig } from './read-config.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 beforeEach(async () => {
@@ -145,5 +146,20 @@ describe('loadConfig with a ParseCache', () => {
     const third = await loadConfig(tmp.dir, cache);
     expect(third.diagnostics).toEqual([]);
     expect(third.snapshot.services.map((s) => s.object.metadata.name)).toEqual(['ok']);
+  });
+});
+
+describe('readConfig', () => {
+  it('keeps only the bytes of files the caller does not know; the hash is the same', async () => {
+    const big = Array.from({ length: 2000 }, (_, i) => service(`s${i}`)).join('---\n'); // > its 64 KiB buffer
+    await writeFile(join(tmp.dir, 'a.yaml'), big);
+    await writeFile(join(tmp.dir, 'b.yaml'), service('b'));
+    const all = await readConfig(tmp.dir);
+    expect(all.files.map((f) => f.bytes?.toString('utf8'))).toEqual([big, service('b')]);
+    const a = all.files[0]!;
+    const some = await readConfig(tmp.dir, (path, digest) => path === a.path && digest === a.digest);
+    expect(some.files.map((f) => f.bytes === undefined)).toEqual([true, false]);
+    expect(some.files.map((f) => f.digest)).toEqual(all.files.map((f) => f.digest));
+    expect(some.hash).toBe(all.hash);
   });
 });

@@ -6,7 +6,7 @@ import {
   type Snapshot,
   type SourcedObject,
 } from '@gateway/manifests';
-import { type RawConfig, readConfig } from './read-config.js';
+import { type ConfigFile, type KnownFile, type RawConfig, readConfig } from './read-config.js';
 
 export interface ConfigResult {
   /** Built from every object that parsed; the caller decides whether `diagnostics` forbid applying it. */
@@ -19,34 +19,53 @@ export interface ConfigResult {
   readonly hash: string;
 }
 
+interface CacheEntry {
+  /** sha256 of the bytes parsed: the bytes themselves are not kept (megabytes for a large directory). */
+  readonly digest: string;
+  /** Numbered from 0. */
+  readonly objects: SourcedObject[];
+  readonly diagnostics: Diagnostic[];
+  /** The objects as last handed out, numbered from `firstOrder`: reused while that does not change. */
+  numbered: { readonly firstOrder: number; readonly objects: SourcedObject[] } | undefined;
+}
+
 /**
  * Parse results by file, kept between reads: a change to one file of a large directory re-parses that
- * file alone (parsing YAML is most of a reload). Keyed by path and content, so it is only a cache.
+ * file alone (parsing YAML is most of a reload), and the other files hand out the very same objects.
+ * Keyed by path and content digest, so it is only a cache.
  */
 export class ParseCache {
-  #files = new Map<string, { bytes: Buffer; objects: SourcedObject[]; diagnostics: Diagnostic[] }>();
+  #files = new Map<string, CacheEntry>();
 
   /** The objects of `file` numbered from `firstOrder`, parsed again only when its bytes changed. */
-  parse(
-    file: { path: string; bytes: Buffer },
-    firstOrder: number,
-  ): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
+  parse(file: ConfigFile, firstOrder: number): { objects: SourcedObject[]; diagnostics: Diagnostic[] } {
     let entry = this.#files.get(file.path);
-    if (entry === undefined || !entry.bytes.equals(file.bytes)) {
+    if (entry === undefined || entry.digest !== file.digest) {
+      // Read with another cache's `known`: a bug, reported as a failure to parse (toConfigResult).
+      if (file.bytes === undefined) throw new Error(`${file.path}: bytes not kept, and not in the cache`);
       const parsed = parseManifests(file.bytes.toString('utf8'), file.path, 0);
-      entry = { bytes: file.bytes, objects: parsed.objects, diagnostics: parsed.diagnostics };
+      entry = {
+        digest: file.digest,
+        objects: parsed.objects,
+        diagnostics: parsed.diagnostics,
+        numbered: undefined,
+      };
       this.#files.set(file.path, entry);
     }
+    if (firstOrder === 0) return { objects: entry.objects, diagnostics: entry.diagnostics };
     // Orders continue across files, and a file before this one may have gained or lost objects.
-    const objects =
-      firstOrder === 0
-        ? entry.objects
-        : entry.objects.map((o) => ({
-            object: o.object,
-            source: { ...o.source, order: o.source.order + firstOrder },
-          }));
-    return { objects, diagnostics: entry.diagnostics };
+    if (entry.numbered?.firstOrder !== firstOrder) {
+      const objects = entry.objects.map((o) => ({
+        object: o.object,
+        source: { ...o.source, order: o.source.order + firstOrder },
+      }));
+      entry.numbered = { firstOrder, objects };
+    }
+    return { objects: entry.numbered.objects, diagnostics: entry.diagnostics };
   }
+
+  /** For `readConfig`: whether this file's parse is held, so its bytes need not be. */
+  readonly known: KnownFile = (path, digest) => this.#files.get(path)?.digest === digest;
 
   /** Forgets the files not in `paths` (removed from the directory). */
   retain(paths: Iterable<string>): void {
@@ -100,5 +119,5 @@ function parse(raw: RawConfig, cache: ParseCache): ConfigResult {
  * unreadable path is an error diagnostic naming it.
  */
 export async function loadConfig(path: string, cache?: ParseCache): Promise<ConfigResult> {
-  return toConfigResult(await readConfig(path), cache);
+  return toConfigResult(await readConfig(path, cache?.known), cache);
 }

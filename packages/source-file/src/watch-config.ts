@@ -96,7 +96,8 @@ class ConfigFileWatcher {
       this.schedule();
     } else {
       // Read after the watch is in place, so a change during this read is not lost.
-      const raw = await readConfig(this.path);
+      // Only the hash is wanted here: no bytes kept.
+      const raw = await readConfig(this.path, () => true);
       this.lastHash ??= raw.hash;
     }
   }
@@ -176,7 +177,7 @@ class ConfigFileWatcher {
   }
 
   private async reloadOnce(): Promise<void> {
-    const raw = await readConfig(this.path);
+    const raw = await readConfig(this.path, this.cache.known);
     if (this.closed || raw.hash === this.lastHash) return;
     this.lastHash = raw.hash;
     const result = toConfigResult(raw, this.cache);

@@ -32,6 +32,18 @@ const BOOLEAN_DEFAULTS: ReadonlyMap<string, boolean> = new Map([
   ['enable-global-auth', true],
 ]);
 
+/** The review of an Ingress without ingress-nginx annotations: every default. Never mutated. */
+const NO_ANNOTATIONS: AnnotationReview = Object.freeze({
+  diagnostics: Object.freeze([]) as unknown as Diagnostic[],
+  unhonoured: new Set<string>(),
+  canary: false,
+  restricting: Object.freeze([]),
+  useRegex: false,
+  rewriteTarget: undefined,
+  sslRedirect: true,
+  forceSslRedirect: false,
+});
+
 const VALID_BOOLEANS = '1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False';
 
 const SNIPPET_MESSAGE =
@@ -51,6 +63,8 @@ export function reviewAnnotations(
   const ours = Object.keys(annotations)
     .filter((key) => key.startsWith(NGINX_PREFIX))
     .sort();
+  // Most Ingresses have none: one shared verdict, nothing allocated (10,000 Ingresses per rebuild).
+  if (ours.length === 0) return NO_ANNOTATIONS;
   const diagnostics: Diagnostic[] = [];
   const unhonoured = new Set<string>();
   const warn = (full: string, message: string): void => {
