@@ -149,7 +149,7 @@ api.on('request', (rec) =>
 // --- the gateway ---
 
 // As deployed: the image's ENTRYPOINT and the Deployment's NODE_OPTIONS.
-const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=16', '--max-old-space-size=320'];
+const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
 const execArgv = [...(values['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...values['node-arg']];
 if (values['cpu-prof'] !== undefined) {
   mkdirSync(values['cpu-prof'], { recursive: true });

@@ -216,7 +216,7 @@ function get(port, path, headers = {}) {
 
 async function run(index) {
   rewriteMeasuredFile(A, 0);
-  const nodeArgs = values['node-defaults'] ? [] : ['--max-semi-space-size=16', '--max-old-space-size=320'];
+  const nodeArgs = values['node-defaults'] ? [] : ['--max-semi-space-size=8', '--max-old-space-size=320'];
   nodeArgs.push(...values['node-arg']);
   if (values['cpu-prof'] !== undefined && index === 0) {
     mkdirSync(values['cpu-prof'], { recursive: true });
@@ -442,7 +442,7 @@ const result = {
   ingresses: N,
   files: files.length,
   yamlMiB: r1(bytes / 2 ** 20),
-  nodeArgs: values['node-defaults'] ? [] : ['--max-semi-space-size=16', '--max-old-space-size=320'],
+  nodeArgs: values['node-defaults'] ? [] : ['--max-semi-space-size=8', '--max-old-space-size=320'],
   change: CHANGE,
   runs,
   inProcess: {

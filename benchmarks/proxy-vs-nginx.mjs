@@ -107,7 +107,7 @@ if (opts.help) {
   --proxy-core N         core of the proxy under test (1); --load-core N: wrk, backend, this script (0)
   --no-pin               no taskset
   --node-arg ARG         extra node flag for the gateway (repeatable); --node-defaults: node's own V8
-                         settings instead of the deployed --max-semi-space-size=16 --max-old-space-size=320
+                         settings instead of the deployed --max-semi-space-size=8 --max-old-space-size=320
   --json FILE            where to write the results (default benchmarks/results/yardstick-<date>.json)
   --keep-dir             keep the temporary directory (configs, logs)
 `);
@@ -159,7 +159,7 @@ if (pin) {
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=16', '--max-old-space-size=320'];
+const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
 const nodeArgs = [...(opts['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...opts['node-arg']];
 
 // --- the whole run is bounded ----------------------------------------------------------------------

@@ -133,7 +133,7 @@ writeFileSync(
       output: basename(blob),
       disableExperimentalSEAWarning: true,
       // As the image's ENTRYPOINT: a young generation V8 would otherwise grow to 128 MB (README, memory).
-      execArgv: ['--max-semi-space-size=16'],
+      execArgv: ['--max-semi-space-size=8'],
       useSnapshot: false,
       useCodeCache: opts['code-cache'],
     },
