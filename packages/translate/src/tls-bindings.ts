@@ -9,15 +9,19 @@ import type { TranslateOptions } from './options.js';
 /** Hosts listed in a `tls` section: their plain-HTTP requests get a 308 (ingress-nginx's ssl-redirect). */
 export class TlsHosts {
   readonly #hosts = new Set<string>();
+  /** Whether any entry is a wildcard (asked for each of 50,000 rules: most clusters have none). */
+  #wildcards = false;
 
   add(host: string): void {
     this.#hosts.add(host);
+    if (host.startsWith('*.')) this.#wildcards = true;
   }
 
   /** An exact entry, or a `*.parent` entry for a host one label below `parent` (or that wildcard itself). */
   covers(host: string): boolean {
-    if (host === '') return false;
+    if (host === '' || this.#hosts.size === 0) return false;
     if (this.#hosts.has(host)) return true;
+    if (!this.#wildcards) return false;
     const dot = host.indexOf('.');
     return !host.startsWith('*.') && dot > 0 && this.#hosts.has(`*${host.slice(dot)}`);
   }
