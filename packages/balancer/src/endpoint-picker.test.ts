@@ -151,6 +151,20 @@ describe('ClientIP affinity', () => {
       expect(fresh(eps(4, 1, 3, 2), `ip-${i}`)).toBe(fresh(eps(1, 2, 3, 4), `ip-${i}`));
   });
 
+  it('sends a client to the same address when the port changes, and splits endpoints on one address', () => {
+    const at = (port: number): Endpoint[] => eps(1, 2, 3).map((e) => ({ ...e, port }));
+    for (let i = 0; i < 100; i++) {
+      const ip = `ip-${i}`;
+      const a = pickFrom(new EndpointPicker(), backend(at(80), 60), ip)!;
+      expect(pickFrom(new EndpointPicker(), backend(at(8080), 60), ip)!.address).toBe(a.address);
+    }
+    const onePod = [80, 81, 82].map((port) => ({ address: '10.0.0.9', port }));
+    const ports = new Set<number>();
+    for (let i = 0; i < 100; i++)
+      ports.add(pickFrom(new EndpointPicker(), backend(onePod, 60), `ip-${i}`)!.port);
+    expect(ports.size).toBe(3);
+  });
+
   it('spreads new clients evenly, and moves only the clients of an endpoint that goes', () => {
     const counts = new Map<string, number>();
     let moved = 0;

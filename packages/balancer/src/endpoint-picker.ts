@@ -210,7 +210,13 @@ export class EndpointPicker {
     let entry = this.keys.get(endpoints);
     if (entry === undefined) {
       const keys = endpoints.map(endpointKey);
-      entry = { keys, hashes: Uint32Array.from(keys, hash32) };
+      // The address alone when the addresses are distinct (a Service's pods share one port): where a
+      // client goes then does not depend on the port, so a port change moves no one.
+      const byAddress = new Set(endpoints.map((e) => e.address)).size === endpoints.length;
+      entry = {
+        keys,
+        hashes: Uint32Array.from(endpoints, (e, i) => hash32(byAddress ? e.address : keys[i]!)),
+      };
       this.keys.set(endpoints, entry);
     }
     return entry;
