@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { FlagError, parseFlags } from './flags.js';
 
@@ -19,7 +20,16 @@ describe('parseFlags', () => {
       check: false,
       bindAddress: '0.0.0.0',
       controllerName: 'k8s.io/ingress-gateway',
+      workers: availableParallelism(),
     });
+  });
+
+  it('reads --workers, a number of processes', () => {
+    expect(parseFlags(['--config', 'a.yaml', '--workers', '3']).workers).toBe(3);
+    expect(parseFlags(['--config', 'a.yaml', '--workers', '4', '--workers', '1']).workers).toBe(1);
+    for (const bad of ['0', '-1', '1.5', 'two', '257']) {
+      expect(() => parseFlags(['--config', 'a.yaml', '--workers', bad])).toThrow(FlagError);
+    }
   });
 
   it('reads every flag', () => {

@@ -1,4 +1,5 @@
 // Command-line flags: the contract of ../../../shared/design.md ("CLI"). Parsed once at start.
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 export interface Flags {
@@ -23,6 +24,8 @@ export interface Flags {
   proxyNextUpstreamTimeout: number;
   redirectHttpsPort: number;
   shutdownTimeout: number;
+  /** Data-plane processes sharing the ports; 1: one process does everything. */
+  workers: number;
   accessLog: boolean;
   serveUnhonouredAccessAnnotations: boolean;
   check: boolean;
@@ -67,6 +70,8 @@ Serving:
                                  (default: 0)
   --redirect-https-port N        port put into 308 redirects to https, omitted when 443 (default: 443)
   --shutdown-timeout S           how long SIGTERM waits for in-flight requests (default: 30)
+  --workers N                    data-plane processes sharing the ports; 1 serves from the one
+                                 process (default: the available cores, here ${availableParallelism()})
   --no-access-log                no access-log line per request
   --serve-unhonoured-access-annotations
                                  serve Ingresses whose access-restricting ingress-nginx annotations
@@ -80,6 +85,9 @@ Exit codes: 0 clean shutdown or valid --check; 2 invalid flags or configuration.
 `;
 
 export class FlagError extends Error {}
+
+/** Exit code of invalid flags or an invalid configuration. */
+export const EXIT_INVALID = 2;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -103,6 +111,7 @@ const OPTIONS = {
   'proxy-next-upstream-timeout': { type: 'string' },
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
+  workers: { type: 'string' },
   'no-access-log': { type: 'boolean' },
   'serve-unhonoured-access-annotations': { type: 'boolean' },
   check: { type: 'boolean' },
@@ -143,6 +152,16 @@ function limitSeconds(name: string, raw: string | undefined, fallback: number): 
   return n;
 }
 
+/** At most 256: a count of processes, not of requests. */
+function workerCount(raw: string | undefined): number {
+  if (raw === undefined) return availableParallelism();
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 256) {
+    throw new FlagError(`--workers: "${raw}" is not a number of processes (1-256)`);
+  }
+  return n;
+}
+
 export function parseFlags(argv: readonly string[]): Flags {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
   try {
@@ -176,6 +195,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     ),
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
+    workers: workerCount(values.workers),
     accessLog: !values['no-access-log'],
     serveUnhonouredAccessAnnotations: values['serve-unhonoured-access-annotations'] ?? false,
     check: values.check ?? false,
