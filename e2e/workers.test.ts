@@ -3,11 +3,13 @@
 // effect in both once it is logged, metrics add up over both, ClientIP affinity holds across them, a
 // killed worker is replaced without failing a request of the other, SIGTERM drains both, and access-log
 // lines of both never interleave on stdout, however long.
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPods } from './support/backends.js';
-import { eventually } from './support/cluster.js';
-import { type GatewayProcess, type LogLine, startGateway } from './support/gateway-process.js';
+import { type Cluster, eventually, startCluster, startClusterGateway } from './support/cluster.js';
+import { type GatewayProcess, type LogLine, runCli, startGateway } from './support/gateway-process.js';
 import { request } from './support/http-client.js';
 import { ingress, replaceConfig, service, slice, tempConfig, toYaml } from './support/manifests.js';
 import { pidOfConnection } from './support/proc-sockets.js';
@@ -250,6 +252,62 @@ describe('two workers, one configuration', () => {
       }
     } finally {
       for (const a of agents) a.destroy();
+    }
+  });
+});
+
+describe('cluster mode, two workers', () => {
+  it('is ready once both serve the listed objects; an EndpointSlice change reaches both as endpoints alone', async () => {
+    const cluster: Cluster = await startCluster([
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'IngressClass',
+        metadata: { name: 'gateway', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
+        spec: { controller: 'k8s.io/ingress-gateway' },
+      },
+      service('w', 'web'),
+      slice('w', 'web', blue.port, ['127.0.60.1']),
+      ingress('w', 'web', [{ host: 'web.w.test', service: 'web' }]),
+    ]);
+    const gw = await startClusterGateway(cluster, ['--workers', '2']);
+    try {
+      await gw.waitForLog((l) => l.msg === 'synced: ready');
+      expect((await request(gw.metrics, { path: '/readyz' })).status).toBe(200);
+      const first = await servedMany(gw, 4, 'web.w.test');
+      expect(first.map((a) => a.pod)).toEqual(Array(4).fill('blue-0'));
+      expect(new Set(first.map((a) => a.pid)).size).toBe(2);
+
+      const compiles = count(gw, 'configuration applied');
+      const swaps = count(gw, 'endpoints applied');
+      cluster.api.apply(slice('w', 'web', blue.port, ['127.0.60.2']));
+      await gw.waitForLog(() => count(gw, 'endpoints applied') > swaps);
+      expect(count(gw, 'configuration applied')).toBe(compiles);
+      const moved = await servedMany(gw, 4, 'web.w.test');
+      expect(moved.map((a) => a.pod)).toEqual(Array(4).fill('blue-1'));
+      expect(new Set(moved.map((a) => a.pid)).size).toBe(2);
+    } finally {
+      await gw.stop();
+      await cluster.stop();
+    }
+  });
+});
+
+describe('a gateway whose workers cannot start', () => {
+  it('exits 1 saying why (a port in use), restarting nothing', async () => {
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const { file } = await tempConfig(objects(blue));
+      const r = await runCli([
+        ...['--config', file, '--workers', '2', '--bind-address', '127.0.0.1'],
+        ...['--http-port', String(port), '--https-port', '0', '--metrics-port', '0'],
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/could not start: .*EADDRINUSE/);
+      expect(r.stdout).not.toMatch(/starting another/);
+    } finally {
+      taken.close();
     }
   });
 });

@@ -89,5 +89,8 @@ main(flagArgs()).then(
   (err: unknown) => {
     process.stderr.write(`ingress-gateway: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
+    // A gateway that could not start (a port in use…) must not linger: its source may hold the event
+    // loop open. A moment for the log lines still being written.
+    setTimeout(() => process.exit(1), 100).unref();
   },
 );

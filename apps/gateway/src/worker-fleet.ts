@@ -54,6 +54,8 @@ export class WorkerFleet implements ConfigTarget {
   private metricsId = 0;
   private readonly metricsReplies = new Map<number, (snapshot: MetricsSnapshot) => void>();
   private firstListening: ((ports: { httpPort: number; httpsPort: number }) => void) | undefined;
+  private startFailed: ((err: Error) => void) | undefined;
+  private failure: string | undefined;
   private ports: { httpPort: number; httpsPort: number } | undefined;
 
   constructor(private readonly opts: WorkerFleetOptions) {
@@ -68,8 +70,9 @@ export class WorkerFleet implements ConfigTarget {
 
   /** Forks every worker; resolves with the shared ports once all of them listen. */
   listen(): Promise<{ httpPort: number; httpsPort: number }> {
-    const all = new Promise<{ httpPort: number; httpsPort: number }>((resolve) => {
+    const all = new Promise<{ httpPort: number; httpsPort: number }>((resolve, reject) => {
       this.firstListening = resolve;
+      this.startFailed = reject;
     });
     for (let i = 0; i < this.opts.count; i++) this.fork();
     return all;
@@ -193,6 +196,7 @@ export class WorkerFleet implements ConfigTarget {
         if (this.firstListening !== undefined && this.listening === this.opts.count) {
           this.firstListening(this.ports);
           this.firstListening = undefined;
+          this.startFailed = undefined;
         }
         this.settle();
         return;
@@ -200,12 +204,25 @@ export class WorkerFleet implements ConfigTarget {
         member.applied = Math.max(member.applied, message.seq);
         this.settle();
         return;
+      case 'failed':
+        this.failure = message.message;
+        return;
     }
   }
 
   private onExit(member: Member, code: number | null, signal: string | null): void {
     this.members.delete(member.worker.id);
     if (this.stopping) return;
+    if (this.firstListening !== undefined) {
+      // At start (a port in use, say), a worker that dies is a gateway that cannot start: say why and
+      // stop the others, as one process would, rather than restart it forever.
+      this.stopping = true;
+      for (const m of this.members.values()) m.worker.process.kill('SIGKILL');
+      const why = this.failure ?? `exited with ${signal ?? code}`;
+      this.startFailed?.(new Error(`worker ${member.worker.id} could not start: ${why}`));
+      this.firstListening = undefined;
+      return;
+    }
     const lived = Date.now() - member.startedAt;
     if (lived >= STABLE_MS) this.restartDelay = RESTART_MIN_MS;
     const delay = this.restartDelay;

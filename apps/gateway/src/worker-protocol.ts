@@ -64,6 +64,8 @@ export type FromWorker =
   | { t: 'hello' }
   | { t: 'listening'; http: number; https: number; seq: number }
   | { t: 'applied'; seq: number }
+  /** It cannot serve (its ports would not open): it exits next. */
+  | { t: 'failed'; message: string }
   | { t: 'metrics'; id: number; metrics: MetricsSnapshot }
   /** Whole JSON lines (log and access log), written to stdout by the primary alone. */
   | { t: 'log'; lines: string };

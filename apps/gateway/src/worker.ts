@@ -138,8 +138,11 @@ export function runWorker(flags: Flags): void {
     );
     queue.catch((err: unknown) => {
       log.error({ err }, 'worker: message failed');
-      // A worker that cannot listen is of no use: the primary starts another.
-      if (message.t === 'init') sink.flush(() => process.exit(1));
+      // A worker that cannot listen is of no use: it says why and exits (the primary decides what next).
+      if (message.t === 'init') {
+        send({ t: 'failed', message: (err as Error).message });
+        sink.flush(() => process.exit(1));
+      }
     });
   });
   // The primary is gone (killed): nobody hands this worker configurations or reads its lines.
