@@ -9,10 +9,12 @@
 //   2. per-core: req/s per core the gateway processes actually used (their CPU seconds from /proc over
 //                the run, primary and workers summed): the throughput one core of gateway buys.
 //   3. capacity: the figure the issue asks for, 1 → 2 workers with the gateway owning its cores:
-//                1 worker pinned alone on core 1 (wrk and backend pinned to core 0) gives the 1-core
-//                capacity directly; 2 workers' capacity = their per-core figure × 2 cores, valid when
-//                the work splits evenly over the workers (each worker's CPU share is printed and
-//                checked) and nothing serialises on the primary (its CPU share is printed).
+//                1 worker pinned alone on core 1 (wrk and backend pinned to core 0): its per-core figure
+//                is the 1-core capacity; 2 workers' capacity = their per-core figure × 2 cores, valid
+//                when the work splits evenly over the workers (the busier worker's CPU over the other's
+//                is printed) and little is serialised on the primary (its CPU share is printed).
+//                Both come from the gateway's CPU accounting, so other load on the machine (which takes
+//                cores from the gateway) moves them less than it moves raw req/s.
 //   The scaling = capacity(2) / capacity(1). It says what two cores of gateway serve, measured on the
 //   gateway's own CPU accounting, without needing four cores.
 // Rounds interleave the configurations (the order flips each round) so drift on a shared machine hits
@@ -81,7 +83,7 @@ setTimeout(
     console.error('watchdog: the run took too long');
     process.exit(1);
   },
-  (ROUNDS * 6 * (SECONDS + 25) + 120) * 1000,
+  (ROUNDS * 8 * (SECONDS + 25) + 120) * 1000,
 ).unref();
 
 async function freePort(host) {
@@ -258,12 +260,12 @@ function parseWrk(out) {
  * One wrk run (one thread) through `shell`, which prints its own /proc stat after waiting for wrk: the
  * children's CPU fields then hold wrk's, exactly.
  */
-function wrk({ port, core, close }) {
+function wrk({ port, core, close, seconds = SECONDS }) {
   const args = [
     'wrk',
     '-t1',
     `-c${CONNECTIONS}`,
-    `-d${SECONDS}s`,
+    `-d${seconds}s`,
     '--timeout',
     '5s',
     '-H',
@@ -279,7 +281,7 @@ function wrk({ port, core, close }) {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 20) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       children.delete(child);
@@ -328,6 +330,7 @@ const CONFIGS = [
   { key: 'w2-sched-none', workers: 2, env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
   { key: 'w1-close', workers: 1, close: true },
   { key: 'w2-close', workers: 2, close: true },
+  { key: 'w2-close-sched-none', workers: 2, close: true, env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
 ];
 
 if (opts.only) {
@@ -355,7 +358,9 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const config of order) {
     const gw = await startGateway(`${config.key}-${round}`, config);
     // Warm-up: JIT, pools.
-    await wrk({ port: gw.port, core: config.wrkCore, close: config.close }).catch(() => undefined);
+    await wrk({ port: gw.port, core: config.wrkCore, close: config.close, seconds: 2 }).catch(
+      () => undefined,
+    );
     const m = await measure(gw, config);
     runs[config.key].push(m);
     await stop(gw.child);
@@ -388,7 +393,9 @@ const summary = Object.fromEntries(
     },
   ]),
 );
-const capacity1 = summary['w1-pinned'].rps;
+// Both from the gateway's own CPU accounting (req/s per core it used), so neither depends on how much
+// of a core the machine's other load left it: 1 core of w1, 2 cores of w2.
+const capacity1 = summary['w1-pinned'].perCoreRps;
 const capacity2 = summary.w2.perCoreRps * 2;
 const result = {
   when: new Date().toISOString(),
@@ -407,6 +414,7 @@ const result = {
     capacity: capacity2 / capacity1,
     schedNoneVsRr: summary['w2-sched-none'].rps / summary.w2.rps,
     churnRaw: summary['w2-close'].rps / summary['w1-close'].rps,
+    churnSchedNoneVsRr: summary['w2-close-sched-none'].rps / summary['w2-close'].rps,
   },
   runs,
 };
@@ -426,9 +434,9 @@ for (const [key, s] of Object.entries(summary)) {
   );
 }
 console.log(
-  `\nscaling 1 → 2 workers: capacity ${f(result.scaling.capacity, 2)}× (1 core pinned: ${f(capacity1)} req/s; ` +
+  `\nscaling 1 → 2 workers: capacity ${f(result.scaling.capacity, 2)}× (1 worker pinned: ${f(capacity1)} req/s per gateway core; ` +
     `2 workers: ${f(summary.w2.perCoreRps)} req/s per gateway core × 2 = ${f(capacity2)}); ` +
     `raw, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
-    `SCHED_NONE / SCHED_RR: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request, raw: ${f(result.scaling.churnRaw, 2)}×`,
+    `SCHED_NONE / SCHED_RR: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request, raw: ${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
 );
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
