@@ -24,7 +24,7 @@ export interface ConfigTarget {
 export class LocalServing implements ConfigTarget {
   readonly dataPlane: DataPlane;
   readonly accessLog: AccessLog | undefined;
-  private readonly picker = new EndpointPicker();
+  private readonly picker: EndpointPicker;
 
   constructor(
     flags: Flags,
@@ -32,7 +32,10 @@ export class LocalServing implements ConfigTarget {
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     sink: LineSink,
+    /** This worker's index (0 alone): where its round robin starts. */
+    workerIndex = 0,
   ) {
+    this.picker = new EndpointPicker({ firstIndex: workerIndex });
     const accessLog = flags.accessLog ? new AccessLog(sink) : undefined;
     this.accessLog = accessLog;
     this.dataPlane = new DataPlane({

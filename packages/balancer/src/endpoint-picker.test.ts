@@ -69,6 +69,18 @@ describe('round robin', () => {
     expect([0, 1, 2].map(() => name(pickFrom(picker, backend(next), 'c')))).toEqual(expected);
   });
 
+  it('starts at firstIndex (a worker process its own), modulo the endpoints', () => {
+    const b = backend(eps(1, 2, 3));
+    const picks = (first: number) => {
+      const picker = new EndpointPicker({ firstIndex: first });
+      return [0, 1, 2, 3].map(() => name(pickFrom(picker, b, 'x')));
+    };
+    expect(picks(0)).toEqual(['1', '2', '3', '1']);
+    expect(picks(1)).toEqual(['2', '3', '1', '2']);
+    expect(picks(4)).toEqual(['2', '3', '1', '2']);
+    expect(() => new EndpointPicker({ firstIndex: -1 })).toThrow(RangeError);
+  });
+
   it('keeps one cursor per backend key', () => {
     const picker = new EndpointPicker();
     const a = backend(eps(1, 2), undefined, 'ns/a:80');

@@ -28,6 +28,12 @@ export interface EndpointPickerOptions {
   readonly now?: () => number;
   /** Bound on the ClientIP affinity table; the least recently used entry goes first. */
   readonly maxAffinityEntries?: number;
+  /**
+   * Where each backend's round robin starts (taken modulo its endpoints); default 0. Worker processes
+   * start at their own index: a client whose connections land on alternate workers then gets
+   * alternate endpoints too, not each worker's first one.
+   */
+  readonly firstIndex?: number;
 }
 
 /** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds`. */
@@ -62,6 +68,7 @@ interface Pin {
 export class EndpointPicker {
   private readonly now: () => number;
   private readonly maxAffinityEntries: number;
+  private readonly firstIndex: number;
   /** Next position per backend; taken modulo the current length, so a changed list just continues. */
   private readonly cursors = new Map<string, number>();
   /**
@@ -79,6 +86,11 @@ export class EndpointPicker {
       throw new RangeError(`maxAffinityEntries must be a positive integer, got ${max}`);
     }
     this.maxAffinityEntries = max;
+    const first = opts.firstIndex ?? 0;
+    if (!Number.isInteger(first) || first < 0) {
+      throw new RangeError(`firstIndex must be a non-negative integer, got ${first}`);
+    }
+    this.firstIndex = first;
   }
 
   /**
@@ -119,7 +131,7 @@ export class EndpointPicker {
     exclude: ReadonlySet<string> | undefined,
   ): number {
     const n = endpoints.length;
-    const start = (this.cursors.get(key) ?? 0) % n;
+    const start = (this.cursors.get(key) ?? this.firstIndex) % n;
     let index = start;
     if (exclude !== undefined && exclude.size > 0) {
       const { keys } = this.keysOf(endpoints);
