@@ -92,11 +92,12 @@ export class ConfigApplier {
     metrics.setCertificateExpiry(compiled.certificates.expiry());
     metrics.setUnhonouredAnnotations(outcome.translated.unhonouredAnnotations, KNOWN_ANNOTATIONS);
     metrics.reloaded(true);
-    this.deps.applied?.(servedIngresses(result, outcome.translated));
-    // Said once it serves: with workers, once every one has swapped it in.
-    this.afterSwap(swapped, () =>
-      log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied'),
-    );
+    const served = servedIngresses(result, outcome.translated);
+    // Said, and written into Ingress status, once it serves: with workers, once every one swapped it in.
+    this.afterSwap(swapped, () => {
+      this.deps.applied?.(served);
+      log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
+    });
     return true;
   }
 
