@@ -394,9 +394,11 @@ const summary = Object.fromEntries(
   ]),
 );
 // Both from the gateway's own CPU accounting (req/s per core it used), so neither depends on how much
-// of a core the machine's other load left it: 1 core of w1, 2 cores of w2.
-const capacity1 = summary['w1-pinned'].perCoreRps;
-const capacity2 = summary.w2.perCoreRps * 2;
+// of a core the machine's other load left it: 1 core of w1, 2 cores of w2. NaN for a configuration
+// left out by --only.
+const fig = (key, field) => summary[key]?.[field] ?? Number.NaN;
+const capacity1 = fig('w1-pinned', 'perCoreRps');
+const capacity2 = fig('w2', 'perCoreRps') * 2;
 const result = {
   when: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version },
@@ -408,13 +410,13 @@ const result = {
   },
   summary,
   scaling: {
-    raw: summary.w2.rps / summary.w1.rps,
+    raw: fig('w2', 'rps') / fig('w1', 'rps'),
     capacity1,
     capacity2,
     capacity: capacity2 / capacity1,
-    schedNoneVsRr: summary['w2-sched-none'].rps / summary.w2.rps,
-    churnRaw: summary['w2-close'].rps / summary['w1-close'].rps,
-    churnSchedNoneVsRr: summary['w2-close-sched-none'].rps / summary['w2-close'].rps,
+    schedNoneVsRr: fig('w2-sched-none', 'perCoreRps') / fig('w2', 'perCoreRps'),
+    churnRaw: fig('w2-close', 'rps') / fig('w1-close', 'rps'),
+    churnSchedNoneVsRr: fig('w2-close-sched-none', 'perCoreRps') / fig('w2-close', 'perCoreRps'),
   },
   runs,
 };
@@ -435,8 +437,8 @@ for (const [key, s] of Object.entries(summary)) {
 }
 console.log(
   `\nscaling 1 → 2 workers: capacity ${f(result.scaling.capacity, 2)}× (1 worker pinned: ${f(capacity1)} req/s per gateway core; ` +
-    `2 workers: ${f(summary.w2.perCoreRps)} req/s per gateway core × 2 = ${f(capacity2)}); ` +
+    `2 workers: ${f(fig('w2', 'perCoreRps'))} req/s per gateway core × 2 = ${f(capacity2)}); ` +
     `raw, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
-    `SCHED_NONE / SCHED_RR: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request, raw: ${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
+    `SCHED_NONE / SCHED_RR per core: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request, raw: ${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR per core ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
 );
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
