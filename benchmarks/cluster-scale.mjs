@@ -4,13 +4,22 @@
 // to benchmarks/results/cluster-scale-<date>.json (not committed).
 //
 //   node benchmarks/cluster-scale.mjs [--ingresses 10000] [--changes 10] [--recompiles 5] [--tls]
-//                                     [--cpu-prof DIR] [--json FILE]
+//                                     [--cpu-prof DIR] [--heap-snapshot DIR] [--json FILE]
 //
 // Only loopback addresses are used (the fixture on 127.0.0.1, the two real backends on 127.0.90.1 and
 // 127.0.90.2, the other endpoints fake 127.200.x.y addresses never contacted); every wait is bounded
 // and the whole run is stopped by a watchdog.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +40,7 @@ const { values } = parseArgs({
     recompiles: { type: 'string', default: '5' },
     tls: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     // Without it the gateway runs with the V8 settings it is deployed with (Dockerfile, deploy/).
     'node-defaults': { type: 'boolean', default: false },
@@ -144,6 +154,10 @@ const execArgv = [...(values['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...val
 if (values['cpu-prof'] !== undefined) {
   mkdirSync(values['cpu-prof'], { recursive: true });
   execArgv.push('--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`);
+}
+if (values['heap-snapshot'] !== undefined) {
+  mkdirSync(values['heap-snapshot'], { recursive: true });
+  execArgv.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot']}`);
 }
 const args = [
   ...execArgv,
@@ -264,6 +278,26 @@ const lists = requestLog.filter((r) => r.verb === 'list');
 const lastListAt = max(lists.map((r) => r.at));
 const fixtureCpuS = (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6;
 const gatewayCpuAtReadyS = cpuSecondsOf(child.pid);
+/** With --heap-snapshot DIR: the gateway writes a heap snapshot there (SIGUSR2), renamed to NAME. */
+async function heapSnapshot(name) {
+  const snapDir = values['heap-snapshot'];
+  if (snapDir === undefined) return;
+  const before = new Set(readdirSync(snapDir));
+  child.kill('SIGUSR2');
+  for (const deadline = performance.now() + 120_000; performance.now() < deadline; await sleep(200)) {
+    const file = readdirSync(snapDir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    // Written when its size stops changing between two looks.
+    if (file !== undefined) {
+      const size = statSync(join(snapDir, file)).size;
+      await sleep(1000);
+      if (statSync(join(snapDir, file)).size === size && size > 0) {
+        renameSync(join(snapDir, file), join(snapDir, `${name}.heapsnapshot`));
+        return;
+      }
+    }
+  }
+  throw new Error(`no heap snapshot in ${snapDir}`);
+}
 const heapOf = async () => {
   const text = (await get(ports.metrics, '/metrics')).body;
   const mb = (name) => {
@@ -278,6 +312,7 @@ const heapOf = async () => {
   };
 };
 const afterSync = { ...rssOf(child.pid), ...(await heapOf()) };
+await heapSnapshot('after-sync');
 
 // --- baseline: a request through the gateway with nothing changing (the no-op) ---
 
@@ -334,6 +369,7 @@ for (let i = 0; i < CHANGES; i++) {
   await sleep(100);
 }
 const afterChanges = { ...rssOf(child.pid), ...(await heapOf()) };
+await heapSnapshot('after-changes');
 
 // --- stop ---
 

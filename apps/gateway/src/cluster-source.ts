@@ -1,5 +1,5 @@
 // Cluster mode: the Kubernetes source and Ingress status, in a module the gateway imports only in
-// cluster mode, so a standalone gateway never loads @kubernetes/client-node (about 55 MB of RSS).
+// cluster mode, so a standalone gateway never loads @kubernetes/client-node's Watch nor undici.
 // Status: the replica holding the Lease writes the gateway's address into every Ingress it serves and
 // clears it from those it stopped serving; never on the request path, never blocking a swap.
 import { hostname } from 'node:os';
@@ -17,11 +17,11 @@ import {
 import type { Flags } from './flags.js';
 
 /** The source the flags name in cluster mode, and how to start its status writer. */
-export function clusterSource(
+export async function clusterSource(
   flags: Flags,
   log: Logger,
-): { source: KubernetesSource; startStatus(): ClusterStatus | undefined } {
-  const { kubeConfig, namespace } = loadKubeConfig(
+): Promise<{ source: KubernetesSource; startStatus(): ClusterStatus | undefined }> {
+  const { kubeConfig, namespace } = await loadKubeConfig(
     flags.kubeconfig !== undefined ? { path: flags.kubeconfig } : { inCluster: true },
   );
   const source = new KubernetesSource({

@@ -66,6 +66,7 @@ export class LocalServing implements ConfigTarget {
             upstreamSeconds: r.upstream_response_time ?? undefined,
             requestBytes: r.request_length,
             responseBytes: r.bytes_sent,
+            route: r.route,
           });
           accessLog?.write(r);
         },

@@ -1,7 +1,7 @@
 // One mapping from how an upstream attempt failed to what the client is answered and what is logged,
 // for plain requests and WebSocket upgrades alike (a connect timeout is 504 on both, in the answer,
 // in `status` and in `upstream_status`).
-import type { UpstreamFailure } from './upstream-client.js';
+import type { UpstreamFailure } from './upstream-failure.js';
 
 export interface FailureStatus {
   /** The status the gateway answers with when nothing was answered yet; 0: nothing is answered. */

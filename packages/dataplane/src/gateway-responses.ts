@@ -1,7 +1,7 @@
 // Responses the gateway writes itself (308, 400, 404, 431, 502, 503, 504), built once: every one carries
 // Server, Content-Type and Content-Length, as the design's "HTTP behaviour" asks.
-import { type ServerResponse, STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { Exchange } from './http1/server-connection.js';
 
 export const SERVER_NAME = 'ingress-gateway';
 
@@ -11,12 +11,12 @@ interface Canned {
   readonly status: number;
   readonly reason: string;
   readonly body: Buffer;
-  /** Flat [name, value, …] list for `writeHead`. */
-  readonly headers: readonly string[];
-  /** The same with `Connection: close`. */
-  readonly closingHeaders: readonly string[];
-  /** The whole response as bytes, for raw sockets (clientError, failed upgrades). */
+  /** The whole response with `Connection: close`, as a connection sends it for a request it rejects. */
   readonly raw: Buffer;
+  /** `raw` as a latin1 string (what a ServerConnection sends for its own 400/408/431). */
+  readonly rawText: string;
+  /** Server and Content-Type lines, for `Exchange.writeHead` (which adds the framing). */
+  readonly block: string;
 }
 
 function build(status: number): Canned {
@@ -30,7 +30,8 @@ function build(status: number): Canned {
   for (let i = 0; i < closingHeaders.length; i += 2)
     head += `${closingHeaders[i]}: ${closingHeaders[i + 1]}\r\n`;
   const raw = Buffer.concat([Buffer.from(`${head}\r\n`), body]);
-  return { status, reason, body, headers, closingHeaders, raw };
+  const block = `Server: ${SERVER_NAME}\r\nContent-Type: text/html\r\n`;
+  return { status, reason, body, raw, rawText: raw.toString('latin1'), block };
 }
 
 const canned = new Map<number, Canned>();
@@ -46,44 +47,37 @@ function get(status: number): Canned {
   return c;
 }
 
-/** Writes a gateway response on a node:http response; `close` asks Node to close the connection after. */
-export function sendGatewayResponse(res: ServerResponse, status: number, close: boolean): void {
-  const c = get(status);
-  if (res.headersSent) {
-    res.destroy();
+/**
+ * Answers an exchange with a gateway response; `close` ends the connection after it (a 400: the request
+ * may not be framed right). Cut off when a response is under way already.
+ */
+export function answerExchange(ex: Exchange, status: number, close: boolean): void {
+  if (ex.status !== 0) {
+    ex.destroy();
     return;
   }
-  res.writeHead(status, c.reason, (close ? c.closingHeaders : c.headers) as string[]);
-  res.end(c.body);
+  const c = get(status);
+  if (close) ex.closeAfter = true;
+  ex.writeHead(status, c.block, c.body.length, c.reason);
+  ex.write(c.body);
+  ex.end();
 }
 
-/** The 308 to https: the Location is per request, the rest is canned. */
-export function sendRedirect(res: ServerResponse, location: string, close: boolean): void {
+/** The 308 to https on an exchange: the Location is per request, the rest is canned. */
+export function redirectExchange(ex: Exchange, location: string, close: boolean): void {
   const c = get(308);
-  const headers = (close ? c.closingHeaders : c.headers).slice();
-  headers.push('Location', location);
-  res.writeHead(308, c.reason, headers);
-  res.end(c.body);
+  if (close) ex.closeAfter = true;
+  ex.writeHead(308, `${c.block}Location: ${location}\r\n`, c.body.length, c.reason);
+  ex.write(c.body);
+  ex.end();
 }
 
-/** Writes a gateway response on a raw socket (parser errors, failed upgrades) and closes it. */
-export function writeRawResponse(socket: Socket, status: number): void {
-  if (socket.destroyed) return;
-  if (socket.writable) socket.end(get(status).raw);
-  else socket.destroy();
+/** The whole response a ServerConnection sends itself for a request it rejects (400, 408, 431). */
+export function connectionErrorResponse(status: number): string {
+  return get(status).rawText;
 }
 
-/** A 308 on a raw socket (a WebSocket upgrade to a TLS host over plain HTTP), then close. */
-export function writeRawRedirect(socket: Socket, location: string): void {
-  if (socket.destroyed) return;
-  const c = get(308);
-  let head = `HTTP/1.1 308 ${c.reason}\r\n`;
-  for (let i = 0; i < c.closingHeaders.length; i += 2)
-    head += `${c.closingHeaders[i]}: ${c.closingHeaders[i + 1]}\r\n`;
-  socket.end(Buffer.concat([Buffer.from(`${head}Location: ${location}\r\n\r\n`), c.body]));
-}
-
-/** Bytes a raw gateway response takes on the wire (for the access log). */
+/** Bytes a connection's own error response takes on the wire (for the access log). */
 export function rawResponseLength(status: number): number {
   return get(status).raw.length;
 }

@@ -12,12 +12,4 @@ export type {
   Scheme,
   SniTable,
 } from './types.js';
-export type {
-  TunnelHandler,
-  UpstreamClient,
-  UpstreamClientOptions,
-  UpstreamFailure,
-  UpstreamHandler,
-  UpstreamResult,
-  UpstreamTarget,
-} from './upstream-client.js';
+export type { UpstreamFailure } from './upstream-failure.js';

@@ -1,8 +1,10 @@
 // Plain JSON requests to the API server with the KubeConfig's credentials. The typed clients of
 // client-node turn timestamps into Date objects and drop what they do not model; the gateway validates
 // objects as the API serves them, the same way it validates a file, so it reads raw JSON.
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+// (client-node's http module alone: its package index loads every generated API client and model.)
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { fetch } from 'undici';
+import type { ClusterAccess } from './kube-config.js';
 
 /** A failed call, with what a log line needs: the HTTP status, the API's reason and message. */
 export class ApiError extends Error {
@@ -27,7 +29,7 @@ const METHODS: Record<string, HttpMethod> = {
 export class ApiClient {
   readonly server: string;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(readonly kubeConfig: ClusterAccess) {
     const cluster = kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');

@@ -9,7 +9,13 @@ export {
   type IngressView,
 } from './ingress-status.js';
 export { describeFailure } from './kind-watch.js';
-export { loadKubeConfig } from './kube-config.js';
+export {
+  type ClusterAccess,
+  type ClusterCredentials,
+  KubeAccess,
+  type LoadedKubeConfig,
+  loadKubeConfig,
+} from './kube-config.js';
 export { KubernetesSource, type KubernetesSourceOptions } from './kubernetes-source.js';
 export {
   LEADER_ELECTION_DEFAULTS,

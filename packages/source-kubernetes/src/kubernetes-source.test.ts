@@ -173,6 +173,36 @@ describe('KubernetesSource: what is kept of an object', () => {
     expect(watched.metadata.annotations).toEqual({});
     expect(source.ingressView().get('app', 'web')).toBe(watched);
   });
+
+  it("drops an EndpointSlice endpoint's targetRef, hints and deprecatedTopology, listed or watched", async () => {
+    const withPods = (ips: string[]) => {
+      const s = slice('app', 'web', ips) as { endpoints: Array<Record<string, unknown>> };
+      for (const [i, e] of s.endpoints.entries()) {
+        e.targetRef = { kind: 'Pod', namespace: 'app', name: `web-${i}` };
+        e.hints = { forZones: [{ name: 'a' }] };
+        e.deprecatedTopology = { 'kubernetes.io/hostname': 'node-1' };
+        e.nodeName = 'node-1';
+      }
+      return s;
+    };
+    const { api, changes, started, until } = await setup([
+      ingress('app', 'web', 'web.test', 'web'),
+      service('app', 'web'),
+      withPods(['10.0.0.1']),
+    ]);
+    const listed = (await started).snapshot.endpointSlices[0]!.object;
+    expect(listed.endpoints).toEqual([
+      { addresses: ['10.0.0.1'], conditions: { ready: true }, nodeName: 'node-1' },
+    ]);
+    api.apply(withPods(['10.0.0.2']));
+    const change = await until(
+      () => changes.find((c) => c.kind === 'endpoints'),
+      'the endpoints-only change',
+    );
+    expect(change.kind === 'endpoints' && change.objects.endpointSlices[0]!.object.endpoints).toEqual([
+      { addresses: ['10.0.0.2'], conditions: { ready: true }, nodeName: 'node-1' },
+    ]);
+  });
 });
 
 describe('KubernetesSource: EndpointSlice version', () => {

@@ -3,17 +3,18 @@
 // EndpointSlices of referenced Services changed, an endpoints-only change. Objects nothing refers to
 // (a Service no Ingress names, a Secret no Ingress names) cause no rebuild.
 import type { ConfigSource, Kind, KubeObject, SnapshotResult, SourceChange } from '@gateway/manifests';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiClient } from './api-client.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import type { IngressView } from './ingress-status.js';
 import { KindWatch } from './kind-watch.js';
+import type { ClusterAccess } from './kube-config.js';
 import type { Logger } from './log.js';
 import { keyOf, ObjectStore, onlyStatusChanged, serviceOfSlice } from './object-store.js';
 import { type EndpointSliceVersion, type WatchedKind, watchedKinds } from './resources.js';
 
 export interface KubernetesSourceOptions {
-  readonly kubeConfig: KubeConfig;
+  /** `loadKubeConfig()`'s, or client-node's `KubeConfig`. */
+  readonly kubeConfig: ClusterAccess;
   /** `--watch-namespace`: namespaced kinds are watched there only (IngressClass is cluster-wide). */
   readonly namespace?: string | undefined;
   readonly log: Logger;
@@ -66,7 +67,9 @@ export class KubernetesSource implements ConfigSource {
         }
         this.changed(kind.kind, object);
       },
-      remove: (kind: WatchedKind, object: KubeObject) => {
+      remove: (kind: WatchedKind, deleted: KubeObject) => {
+        // A delete found by a re-list names the object only: the stored one has its labels and uid.
+        const object = this.store.get(kind.kind, keyOf(deleted))?.object ?? deleted;
         this.store.remove(kind.kind, object);
         if (kind.kind === 'Ingress') this.ingressChanged();
         this.changed(kind.kind, object);

@@ -44,8 +44,11 @@ export class ObjectStore {
   private nextOrder = 0;
   private services = new Set<ObjectKey>();
   private secrets = new Set<ObjectKey>();
-  /** EndpointSlice keys by the Service they belong to: an endpoints-only refresh reads just these. */
-  private readonly slicesByService = new Map<ObjectKey, Set<ObjectKey>>();
+  /**
+   * EndpointSlice keys by the Service they belong to: an endpoints-only refresh reads just these. One
+   * key where the Service has one slice (nearly always, below 100 endpoints), a Set where it has more.
+   */
+  private readonly slicesByService = new Map<ObjectKey, ObjectKey | Set<ObjectKey>>();
 
   /**
    * Validates and stores (or replaces) an object; an invalid one replaces the valid one it updates.
@@ -75,8 +78,10 @@ export class ObjectStore {
       const service = serviceOfSlice(raw);
       if (service !== undefined) {
         const keys = this.slicesByService.get(service);
-        if (keys === undefined) this.slicesByService.set(service, new Set([key]));
-        else keys.add(key);
+        if (keys === undefined) this.slicesByService.set(service, key);
+        else if (typeof keys === 'string') {
+          if (keys !== key) this.slicesByService.set(service, new Set([keys, key]));
+        } else keys.add(key);
       }
     }
     return previous;
@@ -88,8 +93,11 @@ export class ObjectStore {
     if (kind === 'EndpointSlice') {
       const service = serviceOfSlice(raw);
       const keys = service === undefined ? undefined : this.slicesByService.get(service);
-      keys?.delete(key);
-      if (keys?.size === 0) this.slicesByService.delete(service!);
+      if (keys === key) this.slicesByService.delete(service!);
+      else if (typeof keys === 'object') {
+        keys.delete(key);
+        if (keys.size === 0) this.slicesByService.delete(service!);
+      }
     }
     this.invalid.delete(`${kind}/${key}`);
     if (raw.metadata.uid !== undefined) this.orders.delete(raw.metadata.uid);
@@ -133,7 +141,8 @@ export class ObjectStore {
     const slices = this.objects.get('EndpointSlice')!;
     const found: SourcedObject<EndpointSlice>[] = [];
     for (const service of services) {
-      for (const key of this.slicesByService.get(service) ?? []) {
+      const keys = this.slicesByService.get(service);
+      for (const key of typeof keys === 'string' ? [keys] : (keys ?? [])) {
         const slice = slices.get(key);
         if (slice !== undefined) found.push(slice as SourcedObject<EndpointSlice>);
       }

@@ -1,10 +1,14 @@
 // What the gateway keeps of an object from the API server. `metadata.managedFields` (server-side apply's
 // bookkeeping, on every object since Kubernetes 1.18, often as large as the spec) and kubectl's
 // `last-applied-configuration` annotation (a JSON copy of the whole object) are read by nothing here,
-// so they are dropped before the informer caches the object, as controller-runtime's
-// TransformStripManagedFields does for client-go informers.
+// so they are dropped before the object is stored, as controller-runtime's
+// TransformStripManagedFields does for client-go informers. So are an EndpointSlice endpoint's
+// `targetRef` (the Pod: an object and three strings per endpoint), `hints` and `deprecatedTopology`:
+// the gateway routes by address, port and conditions alone.
 import type { KubeObject } from '@gateway/manifests';
-import { Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
+import type { ClusterAccess } from './kube-config.js';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -15,6 +19,7 @@ export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export function slimObject<T extends { metadata?: KubeObject['metadata'] }>(object: T): T {
   const metadata = object?.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
   if (metadata === undefined || metadata === null) return object;
+  if ((object as { kind?: string }).kind === 'EndpointSlice') slimEndpoints(object as SliceLike);
   const annotations = metadata.annotations;
   const lastApplied = annotations !== undefined && annotations !== null && LAST_APPLIED in annotations;
   if (metadata.managedFields === undefined && !lastApplied) return object;
@@ -27,6 +32,30 @@ export function slimObject<T extends { metadata?: KubeObject['metadata'] }>(obje
   return object;
 }
 
+interface SliceLike {
+  endpoints?: Array<
+    Record<string, unknown> & { targetRef?: unknown; hints?: unknown; deprecatedTopology?: unknown }
+  >;
+}
+
+/** In place, endpoint by endpoint; an endpoint is rebuilt rather than `delete`d from (as metadata above). */
+function slimEndpoints(slice: SliceLike): void {
+  const endpoints = slice.endpoints;
+  if (!Array.isArray(endpoints)) return;
+  for (let i = 0; i < endpoints.length; i++) {
+    const endpoint = endpoints[i];
+    if (endpoint === null || typeof endpoint !== 'object') continue;
+    if (
+      endpoint.targetRef === undefined &&
+      endpoint.hints === undefined &&
+      endpoint.deprecatedTopology === undefined
+    )
+      continue;
+    const { targetRef: _, hints: __, deprecatedTopology: ___, ...kept } = endpoint;
+    endpoints[i] = kept;
+  }
+}
+
 type WatchArgs = Parameters<Watch['watch']>;
 
 /**
@@ -35,10 +64,11 @@ type WatchArgs = Parameters<Watch['watch']>;
  */
 export class SlimWatch extends Watch {
   constructor(
-    config: ConstructorParameters<typeof Watch>[0],
+    config: ClusterAccess,
     private readonly convert: (object: KubeObject) => KubeObject = (o) => o,
   ) {
-    super(config);
+    // Watch reads nothing of its config but these two methods (a KubeConfig or our KubeAccess).
+    super(config as KubeConfig);
   }
 
   override watch(

@@ -27,6 +27,14 @@ describe('pinned private API: _http_common.HTTPParser (Node llhttp binding)', ()
     pin(Array.isArray(common.methods) && common.methods.includes('GET'), '_http_common.methods is gone');
   });
 
+  it('maps every method node:http accepts to its own name (parser.ts derives the llhttp index table)', async () => {
+    const { METHODS } = await import('./parser.js');
+    const { METHODS: nodeMethods } = await import('node:http');
+    for (const name of nodeMethods) {
+      pin(METHODS.includes(name), `no llhttp method index found for ${name}`);
+    }
+  });
+
   it('has the constants and callback slots parser.ts uses', () => {
     const expected: Record<string, number> = {
       REQUEST: 1,

@@ -17,9 +17,6 @@
 // - After a message with `Connection: close`, any further byte fails with HPE_CLOSED_CONNECTION.
 // - An upgrade request without a body (or a 101 response) stops `execute()` at the end of its head: the
 //   return value is then smaller than the buffer, and the rest belongs to the other protocol.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
 
 /** The shape of the private binding, as far as this module uses it. */
 export interface NativeHttpParser {
@@ -51,10 +48,36 @@ export interface ParseError extends Error {
   bytesParsed: number;
 }
 
-const common = require('node:_http_common') as { HTTPParser: NativeHttpParserClass; methods: string[] };
+// getBuiltinModule, not createRequire(import.meta.url): the single binary is a CommonJS bundle.
+const common = process.getBuiltinModule('node:_http_common') as unknown as {
+  HTTPParser: NativeHttpParserClass;
+  methods: string[];
+};
 export const HTTPParser: NativeHttpParserClass = common.HTTPParser;
-/** Method names by the index kOnHeadersComplete passes. */
-export const METHODS: readonly string[] = common.methods;
+
+/**
+ * Method names by the index kOnHeadersComplete passes. That index is llhttp's method enum, which has
+ * RTSP methods among the HTTP ones (node:http maps it through the binding's `allMethods`, which
+ * `_http_common` does not export; QUERY is 46 there, 34 in `methods`). Found by asking the parser itself
+ * once: each HTTP method's request line parsed, its index noted.
+ */
+export const METHODS: readonly string[] = (() => {
+  const byIndex: string[] = [];
+  const probe = new HTTPParser();
+  let seen = -1;
+  probe[HTTPParser.kOnHeadersComplete] = (_a: number, _b: number, _h: unknown, method: number) => {
+    seen = method;
+    return 0;
+  };
+  for (const name of common.methods) {
+    probe.initialize(HTTPParser.REQUEST, {}, 0, 0);
+    seen = -1;
+    probe.execute(Buffer.from(`${name} / HTTP/1.1\r\nHost: a\r\n\r\n`, 'latin1'));
+    if (seen >= 0) byIndex[seen] = name;
+  }
+  probe.close();
+  return byIndex;
+})();
 
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 

@@ -33,10 +33,20 @@ export interface ServerConnectionOptions {
   clock?: ConnectionClock;
   /** The whole response (head and body, with `Connection: close`) the connection sends for 400/408/431. */
   errorResponse?: (status: number) => string;
+  /**
+   * Whether a body that stalls past `bodyTimeoutMs` before anything was answered gets a 408 (default
+   * true). False closes the connection without a word, as nginx's client_body_timeout does.
+   */
+  answerBodyTimeout?: boolean;
 }
 
 /** Why an exchange was abandoned before its response ended. */
-export type AbortReason = 'client' | 'malformed' | 'timeout';
+/**
+ * Why an exchange was abandoned before its response ended. `cut-short`: the client half-closed in the
+ * middle of the body, which can then never complete; the connection answered 400 (still readable by a
+ * client that only half-closed) and closes.
+ */
+export type AbortReason = 'client' | 'malformed' | 'timeout' | 'cut-short';
 
 /** The handler's per-exchange listener: a plain object, set with `exchange.listen`. */
 export interface ExchangeListener {
@@ -58,8 +68,13 @@ export interface UpgradeTarget {
 export interface ServerConnectionHandler {
   /** A request head arrived (in order; at most `maxPipelineDepth` unanswered at once). */
   onRequest(exchange: Exchange): void;
-  /** The connection answered a malformed or timed-out request itself (400, 408, 431). */
-  onClientError?(connection: ServerConnection, status: number, code: string): void;
+  /**
+   * The connection answered a malformed or timed-out request itself (400, 408, 431). `exchange`: the
+   * request's exchange, or null when no head was parsed (garbage, a head that never arrived). One the
+   * handler had got was told with `onAbort`; one it never got (the head or the body in the head's
+   * packet was bad) has no listener.
+   */
+  onClientError?(connection: ServerConnection, status: number, code: string, exchange: Exchange | null): void;
   /** The socket closed. */
   onClose?(connection: ServerConnection): void;
 }
@@ -104,6 +119,8 @@ function defaultErrorResponse(status: number): string {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** Body chunks up to this size go out in one string write with the head and framing. */
+const SMALL_CHUNK = 4096;
 const CRLF = '\r\n';
 const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
@@ -162,7 +179,8 @@ export class Exchange {
   /** @internal */ wantsDrain = false;
   /** @internal */ upgradeHead: Buffer = EMPTY;
   /** @internal */ upgradeTarget: UpgradeTarget | null = null;
-  /** @internal */ closeAfter = false;
+  /** Set before `writeHead` to end the connection after this response (a 400, a refused upgrade). */
+  closeAfter = false;
   private framing = Framing.None;
   private pendingHead = '';
   private headWritten = false;
@@ -269,6 +287,19 @@ export class Exchange {
       if (!this.headWritten) this.flushHead();
       return conn.writable(this);
     }
+    if (chunk.length <= SMALL_CHUNK) {
+      // One latin1 string, one write: a small body costs no writev and no cork (byte values survive
+      // latin1 both ways).
+      let piece = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+      if (this.framing === Framing.Chunked) piece = `${chunk.length.toString(16)}\r\n${piece}\r\n`;
+      if (!this.headWritten) {
+        this.headWritten = true;
+        piece = this.pendingHead + piece;
+        this.pendingHead = '';
+      }
+      conn.output(this, piece);
+      return conn.writable(this);
+    }
     conn.cork(this);
     if (!this.headWritten) this.flushHead();
     if (this.framing === Framing.Chunked) {
@@ -352,6 +383,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private readonly bodyTimeoutMs: number;
   private readonly clock: ConnectionClock;
   private readonly errorResponse: (status: number) => string;
+  private readonly answerBodyTimeout: boolean;
   private deadlineKind = Deadline.Head;
   private ignoreRest = false;
   private readPaused = false;
@@ -384,6 +416,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.bodyTimeoutMs = options.bodyTimeoutMs ?? 60_000;
     this.clock = options.clock ?? defaultClock;
     this.errorResponse = options.errorResponse ?? defaultErrorResponse;
+    this.answerBodyTimeout = options.answerBodyTimeout ?? true;
     this.parser = Http1Parser.acquire('request', this, options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE);
     socket.setNoDelay(true);
     socket.on('data', this.onDataBound);
@@ -556,13 +589,22 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
         this.afterResponse(ex);
         return;
       }
-      this.abortExchange(ex, 'malformed');
-      if (ex.status === 0) this.answerError(ex, 400, code);
-      else this.destroy();
+      if (ex.status === 0) this.answerAborted(ex, 400, code, 'malformed');
+      else {
+        this.abortExchange(ex, 'malformed');
+        this.destroy();
+      }
       return;
     }
-    if (ex !== null) this.queue.splice(this.queue.indexOf(ex), 1);
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    if (ex !== null) {
+      // Parsed, but found bad before the handler got it (the body in the head's packet): answered in
+      // its place in the pipeline, reported with its head.
+      ex.requestComplete = true;
+      ex.started = true;
+      this.answerError(ex, status, code, ex);
+      return;
+    }
     this.queueError(status, code);
   }
 
@@ -572,11 +614,25 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     ex.started = true;
     ex.closeAfter = true;
     this.queue.push(ex);
-    this.answerError(ex, status, code);
+    this.answerError(ex, status, code, null);
   }
 
-  private answerError(ex: Exchange, status: number, code: string): void {
-    this.handler.onClientError?.(this, status, code);
+  /**
+   * Answers an exchange the handler has with the connection's own error response, then tells its
+   * listener (which sees the status and the bytes written) why it was abandoned.
+   */
+  private answerAborted(ex: Exchange, status: number, code: string, reason: AbortReason): void {
+    this.handler.onClientError?.(this, status, code, ex);
+    ex.status = status;
+    ex.closeAfter = true;
+    this.output(ex, this.errorResponse(status));
+    this.abortExchange(ex, reason);
+    ex.finished = true;
+    this.exchangeFinished(ex);
+  }
+
+  private answerError(ex: Exchange, status: number, code: string, reported: Exchange | null): void {
+    this.handler.onClientError?.(this, status, code, reported);
     ex.status = status;
     ex.closeAfter = true;
     this.output(ex, this.errorResponse(status));
@@ -596,6 +652,15 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.clientEnded = true;
     if (this.handedOver) return;
     this.ignoreRest = true;
+    const cur = this.current;
+    if (cur?.started && cur.status === 0 && this.queue.length === 1 && !cur.aborted) {
+      // The body was cut short: it can never complete. As node:http does, 400 for a client that only
+      // half-closed, then close; the request counts as abandoned by its client.
+      this.current = null;
+      cur.requestComplete = true;
+      this.answerAborted(cur, 400, 'HPE_INVALID_EOF_STATE', 'cut-short');
+      return;
+    }
     // As nginx does (a 499): a client that closes its side while responses are due has gone away;
     // a half-close cannot be told apart from a close without writing. Everything in flight is aborted.
     if (this.queue.length === 0) this.endSocket();
@@ -630,11 +695,12 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
       this.pauseReading();
       ex.closeAfter = true;
       ex.requestComplete = true;
-      this.abortExchange(ex, 'timeout');
       if (ex.finished) this.afterResponse(ex);
-      else if (ex.status === 0) this.answerError(ex, 408, 'BODY_TIMEOUT');
+      else if (ex.status === 0 && this.answerBodyTimeout)
+        this.answerAborted(ex, 408, 'BODY_TIMEOUT', 'timeout');
       else {
-        this.handler.onClientError?.(this, 408, 'BODY_TIMEOUT');
+        this.abortExchange(ex, 'timeout');
+        this.handler.onClientError?.(this, 408, 'BODY_TIMEOUT', ex);
         this.destroy();
       }
     } else if (kind === Deadline.Head) {

@@ -378,7 +378,7 @@ describe('http1/upstream-pool', () => {
     expect(p.idleCount(target)).toBe(0);
   });
 
-  it('closes idle connections after idleTimeoutMs', async () => {
+  it('closes idle connections after idleTimeoutMs; an endpoint without connections leaves its table', async () => {
     const closed: Promise<unknown>[] = [];
     const target = await httpBackend('127.0.60.12', (req, res) => {
       closed.push(once(req.socket, 'close'));
@@ -387,7 +387,13 @@ describe('http1/upstream-pool', () => {
     const p = pool({ idleTimeoutMs: 50 });
     await run(p, target, {});
     await waitFor(() => p.idleCount(target) === 1);
+    expect(p.endpointCount).toBe(1);
     await closed[0];
+    await waitFor(() => p.endpointCount === 0);
     expect(p.idleCount(target)).toBe(0);
+    // The same target connects again afterwards, and is pooled again.
+    await run(p, target, {});
+    await waitFor(() => p.idleCount(target) === 1);
+    expect(p.endpointCount).toBe(1);
   });
 });

@@ -8,7 +8,7 @@
 // response without keep-alive, one that ended before the request body was sent, or a close-delimited
 // one is never pooled.
 import net from 'node:net';
-import type { UpstreamFailure } from '../upstream-client.js';
+import type { UpstreamFailure } from '../upstream-failure.js';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
 import { DEFAULT_MAX_HEADER_SIZE, Http1Parser, type ParserHandler } from './parser.js';
 
@@ -85,6 +85,12 @@ export interface UpstreamPoolOptions {
   connectTimeoutMs?: number;
   /** Longest wait between two reads of a response (nginx proxy_read_timeout). Default 60 s. */
   readTimeoutMs?: number;
+  /**
+   * Longest wait between two writes of the request body to a backend that does not read it (nginx
+   * proxy_send_timeout). A body waiting for the client's bytes is not the backend's delay: the client
+   * side times that out. Default 60 s.
+   */
+  sendTimeoutMs?: number;
   maxHeaderSize?: number;
   clock?: ConnectionClock;
   /** Opens a connection (TLS upstreams, tests). Default `net.connect`. */
@@ -226,7 +232,8 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
       for (let i = 0; i + 1 < headers.length; i += 2) line += `${headers[i]}: ${headers[i + 1]}\r\n`;
       socket.write(line + framing, 'latin1');
     }
-    this.deadline = this.pool.clock.now() + this.pool.readTimeoutMs;
+    const pool = this.pool;
+    this.deadline = pool.clock.now() + (d.bodyDone ? pool.readTimeoutMs : pool.sendTimeoutMs);
     if (d.body !== null && !d.bodyDone) d.body.start(d);
   }
 
@@ -240,12 +247,13 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
       ok = socket.write(CRLF, 'latin1');
       socket.uncork();
     } else ok = socket.write(chunk);
-    if (!this.readPaused) this.deadline = this.pool.clock.now() + this.pool.readTimeoutMs;
+    if (!this.readPaused) this.deadline = this.pool.clock.now() + this.pool.sendTimeoutMs;
     if (!ok) d.body?.pause();
     return ok;
   }
 
   endBody(d: DispatchController, trailers: readonly string[] | null | undefined): void {
+    if (!this.readPaused && !d.headAtLeast) this.deadline = this.pool.clock.now() + this.pool.readTimeoutMs;
     if (!d.chunked) return;
     let last = '0\r\n';
     if (trailers)
@@ -406,7 +414,15 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.detach();
   }
 
-  onDeadline(): void {
+  onDeadline(now: number): void {
+    const d = this.dispatch;
+    if (this.state === State.Sending && d !== null && !d.bodyDone && !d.headAtLeast) {
+      if (this.socket.writableLength === 0) {
+        // Everything given was sent: the body waits for the client, whose own timeout applies.
+        this.deadline = now + this.pool.sendTimeoutMs;
+        return;
+      }
+    }
     this.deadline = 0;
     if (this.state === State.Connecting) this.fail('connect-timeout');
     else if (this.state === State.Sending) this.fail('timeout');
@@ -465,6 +481,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.deadline = 0;
     this.pool.clock.delete(this);
     if (wasIdle) this.endpoint.remove(this);
+    this.pool.connectionClosed(this.endpoint);
     this.parser.release();
     const socket = this.socket;
     socket.removeListener('connect', this.onConnectBound);
@@ -483,6 +500,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 class Endpoint {
   readonly idle: UpstreamConnection[] = [];
+  /** Connections open to it (connecting, busy or idle); at 0 it leaves the pool's table. */
+  open = 0;
   constructor(readonly key: string) {}
   remove(conn: UpstreamConnection): void {
     const i = this.idle.lastIndexOf(conn);
@@ -495,6 +514,7 @@ export class UpstreamPool {
   readonly idleTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly readTimeoutMs: number;
+  readonly sendTimeoutMs: number;
   readonly maxHeaderSize: number;
   readonly clock: ConnectionClock;
   closing = false;
@@ -507,6 +527,7 @@ export class UpstreamPool {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.readTimeoutMs = options.readTimeoutMs ?? 60_000;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     this.clock = options.clock ?? defaultClock;
     this.connect = options.connect ?? defaultConnect;
@@ -533,6 +554,8 @@ export class UpstreamPool {
         return d;
       }
     }
+    endpoint.open++;
+    if (endpoint.open === 1) this.endpoints.set(endpoint.key, endpoint);
     const conn = new UpstreamConnection(this, endpoint, this.connect(target));
     conn.dispatch = d;
     d.conn = conn;
@@ -563,15 +586,27 @@ export class UpstreamPool {
     idle.push(conn);
   }
 
+  /**
+   * @internal An endpoint without connections leaves the table, so pod addresses that come and go do
+   * not pile up (a target object still mapped to it brings it back with its next connection).
+   */
+  connectionClosed(endpoint: Endpoint): void {
+    endpoint.open--;
+    if (endpoint.open === 0 && this.endpoints.get(endpoint.key) === endpoint)
+      this.endpoints.delete(endpoint.key);
+  }
+
+  /** Endpoints with open connections (for tests). */
+  get endpointCount(): number {
+    return this.endpoints.size;
+  }
+
   private endpointOf(target: PoolTarget): Endpoint {
     let endpoint = this.byTarget.get(target);
     if (endpoint !== undefined) return endpoint;
     const key = `${target.address}:${target.port}`;
     endpoint = this.endpoints.get(key);
-    if (endpoint === undefined) {
-      endpoint = new Endpoint(key);
-      this.endpoints.set(key, endpoint);
-    }
+    if (endpoint === undefined) endpoint = new Endpoint(key);
     this.byTarget.set(target, endpoint);
     return endpoint;
   }
