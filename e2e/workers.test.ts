@@ -139,6 +139,15 @@ describe('two workers, one configuration', () => {
     expect(new Set(answers.map((a) => a.pid))).toEqual(new Set(workerPids(gw)));
   });
 
+  it('balances fresh connections round robin over the pods, as one process does', async () => {
+    const answers = await servedMany(gw, 6, 'web.w.test');
+    const pods = answers.map((a) => a.pod);
+    // The workers take turns, and so do their pickers: the pods alternate.
+    expect(pods[0]).not.toBe(pods[1]);
+    expect(pods.filter((p) => p === pods[0])).toHaveLength(3);
+    expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+  });
+
   it('a swap serves in every worker once it is logged; a bad file replaces nothing', async () => {
     const applied = count(gw, 'configuration applied');
     await replaceConfig(file, toYaml(objects(green)));

@@ -32,10 +32,10 @@ export class LocalServing implements ConfigTarget {
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     sink: LineSink,
-    /** This worker's index (0 alone): where its round robin starts. */
-    workerIndex = 0,
+    /** This worker among its siblings (round robin takes turns with them); alone by default. */
+    worker: { index: number; count: number } = { index: 0, count: 1 },
   ) {
-    this.picker = new EndpointPicker({ firstIndex: workerIndex });
+    this.picker = new EndpointPicker({ worker });
     const accessLog = flags.accessLog ? new AccessLog(sink) : undefined;
     this.accessLog = accessLog;
     this.dataPlane = new DataPlane({

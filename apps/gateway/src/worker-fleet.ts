@@ -26,7 +26,11 @@ const STABLE_MS = 60_000;
 
 interface Member {
   readonly worker: Worker;
-  /** It said hello: it has its `init` and gets every swap from now on. */
+  /** Its turn among the workers (0…count-1): the order in which they open the ports at start. */
+  readonly index: number;
+  /** It said hello: it can be sent its `init`. */
+  helloed: boolean;
+  /** It was sent its `init` and gets every swap from now on. */
   greeted: boolean;
   /** The ports opened: the worker serves (and has the configuration of `applied`). */
   listening: boolean;
@@ -74,7 +78,7 @@ export class WorkerFleet implements ConfigTarget {
       this.firstListening = resolve;
       this.startFailed = reject;
     });
-    for (let i = 0; i < this.opts.count; i++) this.fork();
+    for (let i = 0; i < this.opts.count; i++) this.fork(i);
     return all;
   }
 
@@ -153,9 +157,17 @@ export class WorkerFleet implements ConfigTarget {
     this.waiters = [];
   }
 
-  private fork(): void {
+  private fork(index: number): void {
     const worker = cluster.fork();
-    const member: Member = { worker, greeted: false, listening: false, applied: 0, startedAt: Date.now() };
+    const member: Member = {
+      worker,
+      index,
+      helloed: false,
+      greeted: false,
+      listening: false,
+      applied: 0,
+      startedAt: Date.now(),
+    };
     this.members.set(worker.id, member);
     worker.on('message', (message: FromWorker) => this.onMessage(member, message));
     worker.on('exit', (code, signal) => this.onExit(member, code, signal));
@@ -163,7 +175,28 @@ export class WorkerFleet implements ConfigTarget {
     this.opts.log.info({ worker: worker.id, pid: worker.process.pid }, 'worker started');
   }
 
-  /** A worker said hello: it gets the current configuration, whole, with the endpoints as they are now. */
+  /**
+   * Sends `init` to the workers that said hello and may start. At start they open the ports one after
+   * the other in index order: node:cluster's round robin then hands connections to them in that order,
+   * which is the order their endpoint pickers take turns in (EndpointPicker's `worker`).
+   */
+  private initReady(): void {
+    const starting = this.firstListening !== undefined;
+    for (const m of [...this.members.values()].sort((a, b) => a.index - b.index)) {
+      if (m.greeted) {
+        if (starting && !m.listening) return;
+        continue;
+      }
+      if (!m.helloed) {
+        if (starting) return;
+        continue;
+      }
+      this.init(m);
+      if (starting) return;
+    }
+  }
+
+  /** A worker may start: it gets the current configuration, whole, with the endpoints as they are now. */
   private init(member: Member): void {
     const current =
       this.config === undefined
@@ -174,6 +207,7 @@ export class WorkerFleet implements ConfigTarget {
       t: 'init',
       defaultKeyPem: this.opts.certificates.defaultKeyPem,
       defaultCertPem: this.opts.certificates.defaultCertPem,
+      worker: { index: member.index, count: this.opts.count },
       ...(current === undefined ? {} : { current }),
     });
   }
@@ -181,7 +215,8 @@ export class WorkerFleet implements ConfigTarget {
   private onMessage(member: Member, message: FromWorker): void {
     switch (message.t) {
       case 'hello':
-        this.init(member);
+        member.helloed = true;
+        this.initReady();
         return;
       case 'log':
         this.opts.sink.write(message.lines);
@@ -198,6 +233,7 @@ export class WorkerFleet implements ConfigTarget {
           this.firstListening = undefined;
           this.startFailed = undefined;
         }
+        this.initReady();
         this.settle();
         return;
       case 'applied':
@@ -233,8 +269,9 @@ export class WorkerFleet implements ConfigTarget {
     );
     // A swap waiting for this worker waits for it no longer.
     this.settle();
+    // The replacement takes the dead worker's turn.
     setTimeout(() => {
-      if (!this.stopping) this.fork();
+      if (!this.stopping) this.fork(member.index);
     }, delay).unref();
   }
 

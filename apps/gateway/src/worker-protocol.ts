@@ -50,6 +50,8 @@ export type ToWorker =
       /** The primary's self-signed default certificate, so every worker answers with the same one. */
       defaultKeyPem: string;
       defaultCertPem: string;
+      /** Its turn among the workers (the order in which they opened the ports) and their number. */
+      worker: { index: number; count: number };
       /** The configuration to serve before listening (none yet in a cluster that is still listing). */
       current?: { seq: number; config: ConfigPayload };
     }

@@ -98,8 +98,7 @@ export function runWorker(flags: Flags): void {
       case 'init': {
         certificates = CertificateStore.withDefault(message.defaultKeyPem, message.defaultCertPem);
         metrics = new GatewayMetrics({ scope: 'traffic' });
-        // Cluster ids count from 1 and go on counting as workers are replaced: any offset spreads.
-        serving = new LocalServing(flags, certificates, metrics, log, sink, (cluster.worker?.id ?? 1) - 1);
+        serving = new LocalServing(flags, certificates, metrics, log, sink, message.worker);
         // Serve nothing before the configuration the primary has: it is applied, then the ports open.
         if (message.current !== undefined) apply(message.current.seq, message.current.config);
         const ports = await serving.dataPlane.listen();

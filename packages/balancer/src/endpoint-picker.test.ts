@@ -69,16 +69,36 @@ describe('round robin', () => {
     expect([0, 1, 2].map(() => name(pickFrom(picker, backend(next), 'c')))).toEqual(expected);
   });
 
-  it('starts at firstIndex (a worker process its own), modulo the endpoints', () => {
-    const b = backend(eps(1, 2, 3));
-    const picks = (first: number) => {
-      const picker = new EndpointPicker({ firstIndex: first });
-      return [0, 1, 2, 3].map(() => name(pickFrom(picker, b, 'x')));
-    };
-    expect(picks(0)).toEqual(['1', '2', '3', '1']);
-    expect(picks(1)).toEqual(['2', '3', '1', '2']);
-    expect(picks(4)).toEqual(['2', '3', '1', '2']);
-    expect(() => new EndpointPicker({ firstIndex: -1 })).toThrow(RangeError);
+  it.each([
+    { n: 3, count: 2 },
+    { n: 2, count: 2 },
+    { n: 4, count: 2 },
+    { n: 6, count: 4 },
+    { n: 5, count: 3 },
+  ])(
+    'with $count workers taking turns, $n endpoints go round robin overall and per worker',
+    ({ n, count }) => {
+      const b = backend(eps(...Array.from({ length: n }, (_, i) => i + 1)));
+      const pickers = Array.from(
+        { length: count },
+        (_, index) => new EndpointPicker({ worker: { index, count } }),
+      );
+      // Fresh connections in turn: worker 0, 1, … 0, 1, …
+      const overall = Array.from({ length: n * count }, (_, i) =>
+        name(pickFrom(pickers[i % count]!, b, 'x')),
+      );
+      expect(new Set(overall.slice(0, n)).size).toBe(n);
+      for (const e of new Set(overall)) expect(overall.filter((x) => x === e)).toHaveLength(count);
+      // One worker alone (keep-alive connections on it) visits every endpoint evenly too.
+      const alone = new EndpointPicker({ worker: { index: 1, count } });
+      const own = Array.from({ length: n * count }, () => name(pickFrom(alone, b, 'x')));
+      for (let e = 1; e <= n; e++) expect(own.filter((x) => x === String(e))).toHaveLength(count);
+    },
+  );
+
+  it('rejects a worker index outside its count', () => {
+    expect(() => new EndpointPicker({ worker: { index: 2, count: 2 } })).toThrow(RangeError);
+    expect(() => new EndpointPicker({ worker: { index: 0, count: 0 } })).toThrow(RangeError);
   });
 
   it('keeps one cursor per backend key', () => {

@@ -29,11 +29,13 @@ export interface EndpointPickerOptions {
   /** Bound on the ClientIP affinity table; the least recently used entry goes first. */
   readonly maxAffinityEntries?: number;
   /**
-   * Where each backend's round robin starts (taken modulo its endpoints); default 0. Worker processes
-   * start at their own index: a client whose connections land on alternate workers then gets
-   * alternate endpoints too, not each worker's first one.
+   * This process among `count` worker processes that take connections in turn (node:cluster's round
+   * robin); default `{ index: 0, count: 1 }`. Worker `index` takes positions index, index + count,
+   * index + 2·count… of one round robin over the endpoints (shifted by one each cycle when count and
+   * the endpoints share a factor, so each worker still visits all), so requests on fresh connections,
+   * which alternate between the workers, go round robin over the endpoints as with one process.
    */
-  readonly firstIndex?: number;
+  readonly worker?: { readonly index: number; readonly count: number };
 }
 
 /** Kubernetes' default `sessionAffinityConfig.clientIP.timeoutSeconds`. */
@@ -68,8 +70,12 @@ interface Pin {
 export class EndpointPicker {
   private readonly now: () => number;
   private readonly maxAffinityEntries: number;
-  private readonly firstIndex: number;
-  /** Next position per backend; taken modulo the current length, so a changed list just continues. */
+  private readonly workerIndex: number;
+  private readonly workerCount: number;
+  /**
+   * Per backend, this process's next pick number (one process: the next position itself); positions are
+   * taken modulo the current length, so a changed list just continues.
+   */
   private readonly cursors = new Map<string, number>();
   /**
    * `${backend.key} ${clientIp}` → pin. Insertion order is last-use order (a hit moves its entry to
@@ -86,11 +92,12 @@ export class EndpointPicker {
       throw new RangeError(`maxAffinityEntries must be a positive integer, got ${max}`);
     }
     this.maxAffinityEntries = max;
-    const first = opts.firstIndex ?? 0;
-    if (!Number.isInteger(first) || first < 0) {
-      throw new RangeError(`firstIndex must be a non-negative integer, got ${first}`);
+    const { index, count } = opts.worker ?? { index: 0, count: 1 };
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) {
+      throw new RangeError(`worker must be { index, count } with 0 <= index < count, got ${index}, ${count}`);
     }
-    this.firstIndex = first;
+    this.workerIndex = index;
+    this.workerCount = count;
   }
 
   /**
@@ -131,8 +138,8 @@ export class EndpointPicker {
     exclude: ReadonlySet<string> | undefined,
   ): number {
     const n = endpoints.length;
-    const start = (this.cursors.get(key) ?? this.firstIndex) % n;
-    let index = start;
+    const k = this.cursors.get(key) ?? 0;
+    let index = this.position(k, n);
     if (exclude !== undefined && exclude.size > 0) {
       const { keys } = this.keysOf(endpoints);
       let tried = 0;
@@ -141,8 +148,19 @@ export class EndpointPicker {
         index = index + 1 === n ? 0 : index + 1;
       }
     }
-    this.cursors.set(key, index + 1 === n ? 0 : index + 1);
+    // One process continues after the endpoint picked (a retry's included); a worker takes its next turn.
+    if (this.workerCount === 1) this.cursors.set(key, index + 1 === n ? 0 : index + 1);
+    else this.cursors.set(key, k + 1 === Number.MAX_SAFE_INTEGER ? 0 : k + 1);
     return index;
+  }
+
+  /** The endpoint position of this process's `k`-th pick over `n` endpoints. */
+  private position(k: number, n: number): number {
+    const count = this.workerCount;
+    if (count === 1) return k % n;
+    const g = gcd(n, count);
+    const shift = g === 1 ? 0 : Math.floor(k / (n / g));
+    return (k * count + this.workerIndex + shift) % n;
   }
 
   private pickPinned(
@@ -280,6 +298,11 @@ function mix32(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 function timeoutMsOf(timeoutSeconds: number): number {
