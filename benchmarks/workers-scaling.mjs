@@ -8,11 +8,13 @@
 //                cores). The 2-worker gateway cannot get two whole cores here: this understates scaling.
 //   2. per-core: req/s per core the gateway processes actually used (their CPU seconds from /proc over
 //                the run, primary and workers summed): the throughput one core of gateway buys.
-//   3. capacity: the figure the issue asks for, 1 → 2 workers with the gateway owning its cores:
-//                1 worker pinned alone on core 1 (wrk and backend pinned to core 0): its per-core figure
-//                is the 1-core capacity; 2 workers' capacity = their per-core figure × 2 cores, valid
-//                when the work splits evenly over the workers (the busier worker's CPU over the other's
-//                is printed) and little is serialised on the primary (its CPU share is printed).
+//   3. capacity: the figure the issue asks for: what 2 cores of gateway serve against 1 core, from
+//                the per-core figures: 2 × per-core(w2) / per-core(w1), both unpinned (the same sharing
+//                of cores with wrk and the backend), valid when the work splits evenly over the workers
+//                (the busier worker's CPU over the other's is printed) and little is serialised on the
+//                primary (its CPU share is printed). Also printed against w1 pinned alone on core 1
+//                (wrk and backend on core 0): a conservative figure, since a process with a core to
+//                itself is cheaper per request than any can be here while sharing one with wrk.
 //                Both come from the gateway's CPU accounting, so other load on the machine (which takes
 //                cores from the gateway) moves them less than it moves raw req/s.
 //   The scaling = capacity(2) / capacity(1). It says what two cores of gateway serve, measured on the
@@ -393,11 +395,14 @@ const summary = Object.fromEntries(
     },
   ]),
 );
-// Both from the gateway's own CPU accounting (req/s per core it used), so neither depends on how much
-// of a core the machine's other load left it: 1 core of w1, 2 cores of w2. NaN for a configuration
-// left out by --only.
+// From the gateway's own CPU accounting (req/s per core it used), so neither side depends on how much of
+// a core the machine's other load left it. Same conditions: w1 and w2 both unpinned, sharing the cores
+// with wrk and the backend. Conservative: against w1 pinned alone on a core, which is cheaper per
+// request (no cache and scheduler sharing with wrk) than any process can be here while sharing.
+// NaN for a configuration left out by --only.
 const fig = (key, field) => summary[key]?.[field] ?? Number.NaN;
-const capacity1 = fig('w1-pinned', 'perCoreRps');
+const capacity1 = fig('w1', 'perCoreRps');
+const capacity1Pinned = fig('w1-pinned', 'perCoreRps');
 const capacity2 = fig('w2', 'perCoreRps') * 2;
 const result = {
   when: new Date().toISOString(),
@@ -412,8 +417,10 @@ const result = {
   scaling: {
     raw: fig('w2', 'rps') / fig('w1', 'rps'),
     capacity1,
+    capacity1Pinned,
     capacity2,
     capacity: capacity2 / capacity1,
+    capacityVsPinned: capacity2 / capacity1Pinned,
     schedNoneVsRr: fig('w2-sched-none', 'perCoreRps') / fig('w2', 'perCoreRps'),
     churnRaw: fig('w2-close', 'rps') / fig('w1-close', 'rps'),
     churnSchedNoneVsRr: fig('w2-close-sched-none', 'perCoreRps') / fig('w2-close', 'perCoreRps'),
@@ -436,9 +443,11 @@ for (const [key, s] of Object.entries(summary)) {
   );
 }
 console.log(
-  `\nscaling 1 → 2 workers: capacity ${f(result.scaling.capacity, 2)}× (1 worker pinned: ${f(capacity1)} req/s per gateway core; ` +
-    `2 workers: ${f(fig('w2', 'perCoreRps'))} req/s per gateway core × 2 = ${f(capacity2)}); ` +
-    `raw, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
-    `SCHED_NONE / SCHED_RR per core: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request, raw: ${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR per core ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
+  `\nscaling 1 → 2 workers: capacity ${f(result.scaling.capacity, 2)}× (req/s per gateway core, both unpinned: ` +
+    `1 worker ${f(capacity1)}, 2 workers ${f(fig('w2', 'perCoreRps'))} × 2 = ${f(capacity2)}); ` +
+    `against 1 worker pinned alone on a core (${f(capacity1Pinned)}): ${f(result.scaling.capacityVsPinned, 2)}×; ` +
+    `raw req/s, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
+    `SCHED_NONE / SCHED_RR per core: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request: raw ` +
+    `${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR per core ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
 );
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
