@@ -40,11 +40,19 @@ export function runCli(
   });
 }
 
+/**
+ * The gateway with `args`, on free ports of 127.0.0.1. One process (`--workers 1`) unless `args` say
+ * otherwise (a later flag wins): the default, one worker per core, would fork two on this machine for
+ * every test, and the worker processes have tests of their own (workers.test.ts).
+ * `GATEWAY_E2E_WORKERS=2 pnpm test e2e` runs every e2e test against two workers instead.
+ */
 export async function startGateway(args: string[], entry = CLI): Promise<GatewayProcess> {
   const child = spawn(
     process.execPath,
     [
       entry,
+      '--workers',
+      process.env.GATEWAY_E2E_WORKERS ?? '1',
       '--bind-address',
       '127.0.0.1',
       '--http-port',

@@ -1,5 +1,5 @@
 import type { RequestRecord } from '@gateway/dataplane';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AccessLog, formatAccessLine } from './access-log.js';
 
 const record: RequestRecord = {
@@ -56,15 +56,22 @@ describe('formatAccessLine', () => {
 });
 
 describe('AccessLog', () => {
-  it('batches the lines of one event-loop turn into one write', async () => {
-    const writes: string[] = [];
-    const log = new AccessLog({ write: (chunk) => writes.push(chunk) });
-    log.write(record);
-    log.write({ ...record, req_id: 'second' });
-    expect(writes).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(writes).toHaveLength(1);
-    expect(writes[0]!.split('\n')).toHaveLength(3);
+  it('batches the lines of a short interval into one write, across event-loop turns', () => {
+    vi.useFakeTimers();
+    try {
+      const writes: string[] = [];
+      const log = new AccessLog({ write: (chunk) => writes.push(chunk) }, { flushMs: 20 });
+      log.write(record);
+      vi.advanceTimersByTime(10);
+      log.write({ ...record, req_id: 'second' });
+      vi.advanceTimersByTime(9);
+      expect(writes).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(writes).toHaveLength(1);
+      expect(writes[0]!.split('\n')).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('flushes at once past 64 KiB, and on demand', () => {
@@ -74,6 +81,8 @@ describe('AccessLog', () => {
     log.write(big);
     expect(writes).toHaveLength(1);
     log.write(record);
+    log.flush();
+    expect(writes).toHaveLength(2);
     log.flush();
     expect(writes).toHaveLength(2);
   });

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Entry point: `node apps/gateway/dist/cli.js --config PATH [flags]` (see flags.ts and --help).
+import cluster from 'node:cluster';
+import { isSea } from 'node:sea';
 import { pino } from 'pino';
-import { FlagError, HELP, parseFlags } from './flags.js';
-import { check, EXIT_INVALID, type SourceSetup, sourceFor, startGateway } from './gateway.js';
+import { EXIT_INVALID, FlagError, HELP, parseFlags } from './flags.js';
+import type { SourceSetup } from './gateway.js';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let flags: ReturnType<typeof parseFlags>;
@@ -17,6 +19,14 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (cluster.isWorker) {
+    // Forked by the primary with the same flags (--workers N, N > 1): serve what it sends.
+    const { runWorker } = await import('./worker.js');
+    runWorker(flags);
+    return undefined;
+  }
+  // Loaded here, not by workers: they need neither the sources nor translate.
+  const { check, sourceFor, startGateway } = await import('./gateway.js');
   const destination = pino.destination({ fd: 1, sync: false });
   const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   let source: SourceSetup;
@@ -61,12 +71,26 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   return undefined;
 }
 
-main(process.argv.slice(2)).then(
+/**
+ * The flags. A worker of a single executable is started as `BINARY BINARY FLAGS…` (cluster puts its
+ * module path before the flags, and the executable is that path), which Node presents as
+ * `[BINARY, BINARY, BINARY, FLAGS…]`: one path too many.
+ */
+function flagArgs(): string[] {
+  const args = process.argv.slice(2);
+  if (cluster.isWorker && isSea() && args[0] === process.execPath) args.shift();
+  return args;
+}
+
+main(flagArgs()).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
     process.stderr.write(`ingress-gateway: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
+    // A gateway that could not start (a port in use…) must not linger: its source may hold the event
+    // loop open. A moment for the log lines still being written.
+    setTimeout(() => process.exit(1), 100).unref();
   },
 );

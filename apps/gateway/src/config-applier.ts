@@ -2,8 +2,6 @@
 // reference assignment (routes and certificates together), or swap only the endpoint table when only
 // endpoints changed. A snapshot that is rejected leaves the running configuration as it was.
 import { performance } from 'node:perf_hooks';
-import type { EndpointPicker } from '@gateway/balancer';
-import type { DataPlane } from '@gateway/dataplane';
 import type {
   Diagnostic,
   EndpointObjects,
@@ -18,18 +16,19 @@ import {
   type EndpointTable,
   type GatewayConfig,
   KNOWN_ANNOTATIONS,
-  type Route,
   refreshEndpoints,
   type TranslateOptions,
   type TranslateResult,
 } from '@gateway/translate';
 import type { Logger } from 'pino';
 import { compileSnapshot, describe, type ReconcileOutcome } from './reconciler.js';
+import type { ConfigTarget } from './serving.js';
 
 export interface ConfigApplierDeps {
-  readonly dataPlane: DataPlane;
+  /** This process's data plane, or the worker processes (which compile what they are sent). */
+  readonly target: ConfigTarget;
+  /** Compiles the TLS bindings here too: for the certificates' diagnostics and expiry metric. */
   readonly certificates: CertificateStore;
-  readonly picker: EndpointPicker;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
   readonly policy: ErrorPolicy;
@@ -43,6 +42,8 @@ export class ConfigApplier {
   private current: GatewayConfig | undefined;
   /** Lines logged for the last snapshot (cluster mode logs a problem once, not at every rebuild). */
   private logged = new Set<string>();
+  /** Settles once the last swap serves everywhere (in every worker). */
+  private lastSwap: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ConfigApplierDeps) {}
 
@@ -52,6 +53,11 @@ export class ConfigApplier {
     // a source hands over already holds them.
     if (this.current !== undefined) this.applyEndpoints(change.objects, change.services);
     return true;
+  }
+
+  /** Resolves once the last configuration or endpoints applied serve (in every worker, with workers). */
+  settled(): Promise<void> {
+    return this.lastSwap;
   }
 
   /** Translates a snapshot under the source's error policy; applies nothing. */
@@ -67,7 +73,7 @@ export class ConfigApplier {
 
   /** `started`: when the compile began, so the logged time covers translate as well as the swap. */
   applyOutcome(outcome: ReconcileOutcome, result: SnapshotResult, started = performance.now()): boolean {
-    const { dataPlane, certificates, picker, metrics, log } = this.deps;
+    const { target, certificates, metrics, log } = this.deps;
     this.logDiagnostics(outcome.diagnostics);
     metrics.setDiagnostics(outcome.diagnostics);
     if (!outcome.ok) {
@@ -80,19 +86,18 @@ export class ConfigApplier {
     for (const d of compiled.diagnostics) {
       log.warn({ namespace: d.namespace, secret: d.secretName }, `certificate: ${d.message}`);
     }
-    dataPlane.setActive({ routes: config.routes, certificates: compiled.certificates }, config.endpoints);
+    const swapped = target.setConfig(config, compiled.certificates);
     this.current = config;
-    picker.retain(config.backends.keys());
     this.publishEndpoints(config, config.endpoints);
     metrics.setCertificateExpiry(compiled.certificates.expiry());
     metrics.setUnhonouredAnnotations(outcome.translated.unhonouredAnnotations, KNOWN_ANNOTATIONS);
-    // Done before any I/O is handled: a scrape after this apply sees no series of a deleted Ingress.
-    metrics.retainIngresses(routesOf(config)).catch((err: unknown) => {
-      log.error({ err }, 'metrics: removing the series of deleted Ingresses failed');
-    });
     metrics.reloaded(true);
-    this.deps.applied?.(servedIngresses(result, outcome.translated));
-    log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
+    const served = servedIngresses(result, outcome.translated);
+    // Said, and written into Ingress status, once it serves: with workers, once every one swapped it in.
+    this.afterSwap(swapped, () => {
+      this.deps.applied?.(served);
+      log.info({ summary: summary(config), ms: round(performance.now() - started) }, 'configuration applied');
+    });
     return true;
   }
 
@@ -122,13 +127,26 @@ export class ConfigApplier {
     const started = performance.now();
     const endpoints = refreshEndpoints(current, objects, services);
     if (endpoints === current.endpoints) return;
-    this.deps.dataPlane.setEndpoints(endpoints);
+    const swapped = this.deps.target.setEndpoints(endpoints);
     this.current = { ...current, endpoints };
     this.publishChangedEndpoints(current, endpoints, services);
-    this.deps.log.info(
-      { services: [...services].slice(0, 10), ms: round(performance.now() - started) },
-      'endpoints applied',
+    this.afterSwap(swapped, () =>
+      this.deps.log.info(
+        { services: [...services].slice(0, 10), ms: round(performance.now() - started) },
+        'endpoints applied',
+      ),
     );
+  }
+
+  /** Runs `then` now when the swap is done, else once it is; `settled()` follows the last swap. */
+  private afterSwap(swapped: undefined | Promise<void>, then: () => void): void {
+    if (swapped === undefined) {
+      then();
+      return;
+    }
+    this.lastSwap = swapped.then(then, (err: unknown) => {
+      this.deps.log.error({ err }, 'workers: a configuration was not applied');
+    });
   }
 
   /** `upstream_endpoints` of `services` only: the rest of the table is the one already published. */
@@ -172,13 +190,6 @@ function servedIngresses(result: SnapshotResult, translated: TranslateResult): S
   for (const i of translated.ignored) served.delete(key(i.namespace, i.name));
   for (const i of translated.excluded) served.delete(key(i.namespace, i.name));
   return served;
-}
-
-/** Every route of the configuration (rules, per-host defaults, the catch-all): each names its Ingress. */
-function* routesOf(config: GatewayConfig): Generator<Route> {
-  for (const rule of config.rules.rules) yield rule.target;
-  for (const d of config.rules.hostDefaults ?? []) yield d.target;
-  if (config.rules.catchAll !== undefined) yield config.rules.catchAll;
 }
 
 export function summary(config: GatewayConfig): string {

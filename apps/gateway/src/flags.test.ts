@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlagError, parseFlags } from './flags.js';
+import { availableCores, cgroupCpuLimit, FlagError, parseFlags } from './flags.js';
 
 describe('parseFlags', () => {
   it('applies the defaults of the design', () => {
@@ -19,7 +19,46 @@ describe('parseFlags', () => {
       check: false,
       bindAddress: '0.0.0.0',
       controllerName: 'k8s.io/ingress-gateway',
+      workers: availableCores(),
     });
+  });
+
+  it.each([
+    { name: 'v2, a limit of 1.5 CPUs', files: { '/sys/fs/cgroup/cpu.max': '150000 100000\n' }, cores: 2 },
+    { name: 'v2, a limit of 0.1 CPU', files: { '/sys/fs/cgroup/cpu.max': '10000 100000\n' }, cores: 1 },
+    { name: 'v2, no limit', files: { '/sys/fs/cgroup/cpu.max': 'max 100000\n' }, cores: undefined },
+    {
+      name: 'v1, a limit of 4 CPUs',
+      files: {
+        '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000\n',
+        '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
+      },
+      cores: 4,
+    },
+    {
+      name: 'v1, no limit',
+      files: {
+        '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n',
+        '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
+      },
+      cores: undefined,
+    },
+    { name: 'no cgroup files', files: {}, cores: undefined },
+  ])('the default --workers honours a cgroup CPU limit: $name', ({ files, cores }) => {
+    const read = (path: string): string => {
+      const text = (files as Record<string, string>)[path];
+      if (text === undefined) throw new Error(`ENOENT ${path}`);
+      return text;
+    };
+    expect(cgroupCpuLimit(read)).toBe(cores);
+  });
+
+  it('reads --workers, a number of processes', () => {
+    expect(parseFlags(['--config', 'a.yaml', '--workers', '3']).workers).toBe(3);
+    expect(parseFlags(['--config', 'a.yaml', '--workers', '4', '--workers', '1']).workers).toBe(1);
+    for (const bad of ['0', '-1', '1.5', 'two', '257']) {
+      expect(() => parseFlags(['--config', 'a.yaml', '--workers', bad])).toThrow(FlagError);
+    }
   });
 
   it('reads every flag', () => {

@@ -1,4 +1,6 @@
 // Command-line flags: the contract of ../../../shared/design.md ("CLI"). Parsed once at start.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 export interface Flags {
@@ -23,6 +25,8 @@ export interface Flags {
   proxyNextUpstreamTimeout: number;
   redirectHttpsPort: number;
   shutdownTimeout: number;
+  /** Data-plane processes sharing the ports; 1: one process does everything. */
+  workers: number;
   accessLog: boolean;
   serveUnhonouredAccessAnnotations: boolean;
   check: boolean;
@@ -67,6 +71,9 @@ Serving:
                                  (default: 0)
   --redirect-https-port N        port put into 308 redirects to https, omitted when 443 (default: 443)
   --shutdown-timeout S           how long SIGTERM waits for in-flight requests (default: 30)
+  --workers N                    data-plane processes sharing the ports; 1 serves from the one
+                                 process (default: the available cores, a container's CPU limit
+                                 included, here ${availableCores()})
   --no-access-log                no access-log line per request
   --serve-unhonoured-access-annotations
                                  serve Ingresses whose access-restricting ingress-nginx annotations
@@ -80,6 +87,9 @@ Exit codes: 0 clean shutdown or valid --check; 2 invalid flags or configuration.
 `;
 
 export class FlagError extends Error {}
+
+/** Exit code of invalid flags or an invalid configuration. */
+export const EXIT_INVALID = 2;
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -103,6 +113,7 @@ const OPTIONS = {
   'proxy-next-upstream-timeout': { type: 'string' },
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
+  workers: { type: 'string' },
   'no-access-log': { type: 'boolean' },
   'serve-unhonoured-access-annotations': { type: 'boolean' },
   check: { type: 'boolean' },
@@ -143,6 +154,50 @@ function limitSeconds(name: string, raw: string | undefined, fallback: number): 
   return n;
 }
 
+/**
+ * The CPU limit of this process's cgroup, in cores (rounded up), or undefined when there is none: v2
+ * `cpu.max` ("QUOTA PERIOD" or "max PERIOD"), else v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`. A pod
+ * limited to 1 CPU on a 64-core node sees 64 CPUs; 64 workers there would be throttled to one core's
+ * time and take 64 times the memory.
+ */
+export function cgroupCpuLimit(
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): number | undefined {
+  const cores = (quota: number, period: number): number | undefined =>
+    Number.isFinite(quota) && quota > 0 && Number.isFinite(period) && period > 0
+      ? Math.max(1, Math.ceil(quota / period))
+      : undefined;
+  try {
+    const [quota, period] = read('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
+    return quota === 'max' ? undefined : cores(Number(quota), Number(period));
+  } catch {
+    // not cgroup v2
+  }
+  try {
+    return cores(
+      Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim()),
+      Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim()),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cores this process may use: its CPU affinity (Node's availableParallelism), capped by a cgroup limit. */
+export function availableCores(): number {
+  return Math.min(availableParallelism(), cgroupCpuLimit() ?? Number.POSITIVE_INFINITY);
+}
+
+/** At most 256: a count of processes, not of requests. */
+function workerCount(raw: string | undefined): number {
+  if (raw === undefined) return availableCores();
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 256) {
+    throw new FlagError(`--workers: "${raw}" is not a number of processes (1-256)`);
+  }
+  return n;
+}
+
 export function parseFlags(argv: readonly string[]): Flags {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
   try {
@@ -176,6 +231,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     ),
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
+    workers: workerCount(values.workers),
     accessLog: !values['no-access-log'],
     serveUnhonouredAccessAnnotations: values['serve-unhonoured-access-annotations'] ?? false,
     check: values.check ?? false,

@@ -1,22 +1,22 @@
 // The gateway: a source of objects (a YAML file or directory, or a Kubernetes API server) → the apply
 // step → the data plane, with metrics, health, access log and graceful shutdown.
 import { performance } from 'node:perf_hooks';
-import { EndpointPicker } from '@gateway/balancer';
-import { DataPlane, type RequestRecord } from '@gateway/dataplane';
 import type { ConfigSource, ErrorPolicy, SnapshotResult } from '@gateway/manifests';
 import { GatewayMetrics } from '@gateway/metrics';
 import { FileSource, loadConfig } from '@gateway/source-file';
 import { CertificateStore } from '@gateway/tls';
 import { CertificateCache, type TranslateOptions } from '@gateway/translate';
 import type { Logger } from 'pino';
-import { AccessLog, type LineSink } from './access-log.js';
+import type { LineSink } from './access-log.js';
 import { createAdminServer } from './admin-server.js';
 import type { ClusterStatus } from './cluster-source.js';
 import { ConfigApplier, summary } from './config-applier.js';
-import type { Flags } from './flags.js';
+import { EXIT_INVALID, type Flags } from './flags.js';
 import { compileSnapshot, describe, describeLeftOut } from './reconciler.js';
+import { LocalServing } from './serving.js';
+import { WorkerFleet } from './worker-fleet.js';
 
-export const EXIT_INVALID = 2;
+export { EXIT_INVALID };
 
 export function translateOptions(flags: Flags): TranslateOptions {
   return {
@@ -79,54 +79,20 @@ export async function startGateway(
   setup?: SourceSetup,
 ): Promise<RunningGateway | number> {
   const { source, startStatus } = setup ?? (await sourceFor(flags, log));
-  const metrics = new GatewayMetrics();
+  // --workers 1: everything in this process, as before workers existed. Otherwise this process (the
+  // primary) owns the source, status, the apply step and the admin server; the workers serve.
+  const fleetMode = flags.workers > 1;
+  const metrics = new GatewayMetrics({ scope: fleetMode ? 'configuration' : 'all' });
   const certificates = await CertificateStore.create();
-  const picker = new EndpointPicker();
-  const accessLog = flags.accessLog ? new AccessLog(sink) : undefined;
-  const dataPlane = new DataPlane({
-    host: flags.bindAddress,
-    httpPort: flags.httpPort,
-    httpsPort: flags.httpsPort,
-    certificates,
-    picker,
-    logger: log,
-    connectTimeoutMs: flags.proxyConnectTimeout * 1000,
-    readTimeoutMs: flags.proxyReadTimeout * 1000,
-    sendTimeoutMs: flags.proxySendTimeout * 1000,
-    nextUpstreamTries: flags.proxyNextUpstreamTries,
-    nextUpstreamTimeoutMs: flags.proxyNextUpstreamTimeout * 1000,
-    redirectHttpsPort: flags.redirectHttpsPort,
-    refuseLocalExternalNames: flags.config === undefined,
-    observer: {
-      requestEnded(r: RequestRecord) {
-        metrics.requestEnded({
-          namespace: r.namespace,
-          ingress: r.ingress,
-          service: r.service,
-          host: r.route?.host ?? '',
-          path: r.route?.path ?? '',
-          method: r.method,
-          status: r.status,
-          durationSeconds: r.request_time,
-          upstreamSeconds: r.upstream_response_time ?? undefined,
-          requestBytes: r.request_length,
-          responseBytes: r.bytes_sent,
-          route: r.route,
-        });
-        accessLog?.write(r);
-      },
-      connectionOpened: (scheme) => metrics.connectionOpened(scheme),
-      connectionClosed: (scheme) => metrics.connectionClosed(scheme),
-    },
-  });
+  const fleet = fleetMode ? new WorkerFleet({ count: flags.workers, certificates, log, sink }) : undefined;
+  const local = fleet === undefined ? new LocalServing(flags, certificates, metrics, log, sink) : undefined;
   const options = translateOptions(flags);
   // Parsed certificates survive between compiles: an unchanged Secret is not parsed again.
   const certificateCache = new CertificateCache();
   const status = startStatus?.();
   const applier = new ConfigApplier({
-    dataPlane,
+    target: fleet ?? local!,
     certificates,
-    picker,
     metrics,
     log,
     policy: source.errorPolicy,
@@ -141,6 +107,7 @@ export async function startGateway(
     if (!stopped) applier.apply(change);
   };
   const first = source.start(onChange);
+  let firstApplied = false;
   if (source.errorPolicy === 'reject-snapshot') {
     // A file that is wrong at start is a mistake to fix now: exit 2 before listening on anything.
     const loaded = await first;
@@ -153,24 +120,41 @@ export async function startGateway(
       process.stderr.write(`ingress-gateway: invalid configuration in ${source.description}; not starting\n`);
       return EXIT_INVALID;
     }
+    // With workers, each gets it before its ports open.
     applier.applyOutcome(outcome, loaded, compileStarted);
-    ready = true;
+    firstApplied = true;
   }
 
-  const admin = createAdminServer({ live: () => live, ready: () => ready, metrics: () => metrics.render() });
-  const ports = await dataPlane.listen();
+  const admin = createAdminServer({
+    live: () => live && (fleet === undefined || fleet.listening > 0),
+    ready: () => ready,
+    metrics: async () =>
+      fleet === undefined ? metrics.render() : metrics.renderAggregate(await fleet.metrics()),
+  });
+  const ports = await (fleet ?? local!.dataPlane).listen();
   await admin.listen({ host: flags.bindAddress, port: flags.metricsPort });
   const metricsPort = (admin.server.address() as { port: number }).port;
   live = true;
-  log.info({ http: ports.httpPort, https: ports.httpsPort, metrics: metricsPort }, 'gateway listening');
-  if (!ready) {
-    // A cluster: serve (404 for now) while the informers list; ready once every one has.
+  if (firstApplied) {
+    await applier.settled();
+    ready = !stopped;
+  }
+  log.info(
+    { http: ports.httpPort, https: ports.httpsPort, metrics: metricsPort, workers: flags.workers },
+    'gateway listening',
+  );
+  if (!firstApplied) {
+    // A cluster: serve (404 for now) while the informers list; ready once every one has, and (with
+    // workers) once every worker serves what they listed.
     first.then(
       (loaded) => {
         if (stopped) return;
         applier.applySnapshot(loaded);
-        ready = true;
-        log.info({ source: source.description }, 'synced: ready');
+        return applier.settled().then(() => {
+          if (stopped) return;
+          ready = true;
+          log.info({ source: source.description }, 'synced: ready');
+        });
       },
       (err: unknown) => log.error({ err }, 'source failed'),
     );
@@ -183,10 +167,9 @@ export async function startGateway(
       stopped = true;
       await status?.close();
       await source.close();
-      await dataPlane.close(flags.shutdownTimeout * 1000);
+      await (fleet ?? local!).close(flags.shutdownTimeout * 1000);
       live = false;
       await admin.close();
-      accessLog?.flush();
     },
   };
 }

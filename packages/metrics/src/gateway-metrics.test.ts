@@ -499,3 +499,55 @@ describe('config_diagnostics', () => {
     ]);
   });
 });
+
+describe('several processes (--workers N)', () => {
+  it('sums the workers’ traffic and reports each configuration metric once, from the primary', async () => {
+    const primary = new GatewayMetrics({ scope: 'configuration' });
+    const workers = [new GatewayMetrics({ scope: 'traffic' }), new GatewayMetrics({ scope: 'traffic' })];
+    primary.reloaded(true);
+    primary.setUpstreamEndpoints([{ namespace: 'dev', service: 'web-svc', count: 3 }]);
+    primary.setCertificateExpiry([{ namespace: 'dev', secretName: 'tls', host: 'a.test', notAfter: 2e9 }]);
+    workers[0]!.requestEnded(matched);
+    workers[0]!.requestEnded(matched);
+    workers[1]!.requestEnded(matched);
+    workers[0]!.connectionOpened('http');
+    workers[1]!.connectionOpened('http');
+    workers[1]!.connectionOpened('https');
+
+    // A worker exports no configuration metric, the primary no traffic metric.
+    const own = await workers[0]!.render();
+    expect(samples(own.body, 'config_last_reload_successful')).toEqual([]);
+    expect(samples(own.body, 'upstream_endpoints')).toEqual([]);
+    expect(samples((await primary.render()).body, 'active_connections')).toEqual([]);
+
+    const { body } = await primary.renderAggregate(await Promise.all(workers.map((w) => w.snapshot())));
+    const rule = 'namespace="dev",ingress="web",service="web-svc"';
+    expect(samples(body, 'requests_total')).toEqual([
+      `${P}requests_total{${rule},host="example.com",path="/api",method="GET",status="200"} 3`,
+    ]);
+    expect(samples(body, 'request_duration_seconds_count')).toEqual([
+      `${P}request_duration_seconds_count{${rule},host="example.com",path="/api",method="GET",status="200"} 3`,
+    ]);
+    expect(samples(body, 'active_connections')).toEqual([
+      `${P}active_connections{scheme="http"} 2`,
+      `${P}active_connections{scheme="https"} 1`,
+    ]);
+    expect(samples(body, 'config_last_reload_successful')).toEqual([`${P}config_last_reload_successful 1`]);
+    expect(samples(body, 'config_reloads_total')).toEqual([
+      `${P}config_reloads_total{result="success"} 1`,
+      `${P}config_reloads_total{result="failure"} 0`,
+    ]);
+    expect(samples(body, 'upstream_endpoints')).toEqual([
+      `${P}upstream_endpoints{namespace="dev",service="web-svc"} 3`,
+    ]);
+    expect(samples(body, 'ssl_expire_time_seconds')).toEqual([
+      `${P}ssl_expire_time_seconds{namespace="dev",secret_name="tls",host="a.test"} 2000000000`,
+    ]);
+    // The gateway's start time is the primary's, not a sum over processes.
+    const start = body.split('\n').find((l) => l.startsWith('process_start_time_seconds '));
+    const own0 = (await primary.render()).body
+      .split('\n')
+      .find((l) => l.startsWith('process_start_time_seconds '));
+    expect(start).toBe(own0);
+  });
+});

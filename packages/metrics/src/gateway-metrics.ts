@@ -1,4 +1,13 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import { BoundHistogram, counterEntry, type RequestSeries, SeriesCache } from './bound-series.js';
 
 const PREFIX = 'ingress_gateway_';
@@ -91,6 +100,27 @@ export interface CertificateExpiry {
 
 export type Scheme = 'http' | 'https';
 
+/**
+ * Which metrics a process exports. With `--workers N` a data-plane worker exports `traffic` (requests,
+ * their histograms, active connections), and the primary `configuration` (reloads, certificates,
+ * endpoints, annotations, diagnostics): the primary's `/metrics` sums the workers' traffic and reports
+ * each configuration gauge once, as the primary knows it. One process alone exports `all`.
+ */
+export type MetricsScope = 'all' | 'traffic' | 'configuration';
+
+/** One process's metrics as data (prom-client's JSON form), to cross a process boundary. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * Default metrics of which the sum over processes means nothing: the primary's value (listed first)
+ * stands for the gateway.
+ */
+const FIRST_OF_PROCESSES: ReadonlySet<string> = new Set([
+  'process_start_time_seconds',
+  'process_max_fds',
+  'nodejs_version_info',
+]);
+
 /** The label a name outside the known set is counted under, so no label value comes from input. */
 export const UNKNOWN_ANNOTATION = 'unknown';
 
@@ -117,86 +147,89 @@ export class GatewayMetrics {
   /** The value of every `upstream_endpoints` series, namespace → service → count, to diff against. */
   private upstreamCounts = new Map<string, Map<string, number>>();
 
-  constructor() {
+  constructor(opts: { scope?: MetricsScope } = {}) {
+    const scope = opts.scope ?? 'all';
     this.registry = new Registry();
-    const registers = [this.registry];
+    // A metric outside the scope still exists, so callers need no checks, but is on no registry.
+    const traffic = scope === 'configuration' ? [] : [this.registry];
+    const configuration = scope === 'traffic' ? [] : [this.registry];
     collectDefaultMetrics({ register: this.registry });
 
     this.requests = new Counter({
       name: `${PREFIX}requests_total`,
       help: 'Requests answered, by matched rule, method and status.',
       labelNames: REQUEST_LABELS,
-      registers,
+      registers: traffic,
     });
     this.requestDuration = new Histogram({
       name: `${PREFIX}request_duration_seconds`,
       help: 'Time from the first byte of the request to the last byte of the response, in seconds.',
       labelNames: REQUEST_LABELS,
       buckets: [...DURATION_BUCKETS],
-      registers,
+      registers: traffic,
     });
     this.upstreamDuration = new Histogram({
       name: `${PREFIX}upstream_response_duration_seconds`,
       help: 'Time spent waiting for and receiving the upstream response, in seconds.',
       labelNames: BACKEND_LABELS,
       buckets: [...DURATION_BUCKETS],
-      registers,
+      registers: traffic,
     });
     this.requestSize = new Histogram({
       name: `${PREFIX}request_size_bytes`,
       help: 'Request length (request line, headers and body), in bytes.',
       labelNames: BACKEND_LABELS,
       buckets: [...SIZE_BUCKETS],
-      registers,
+      registers: traffic,
     });
     this.responseSize = new Histogram({
       name: `${PREFIX}response_size_bytes`,
       help: 'Bytes sent to the client (status line, headers and body).',
       labelNames: BACKEND_LABELS,
       buckets: [...SIZE_BUCKETS],
-      registers,
+      registers: traffic,
     });
     this.lastReloadSuccessful = new Gauge({
       name: `${PREFIX}config_last_reload_successful`,
       help: 'Whether the last configuration reload succeeded (1) or not (0).',
-      registers,
+      registers: configuration,
     });
     this.reloads = new Counter({
       name: `${PREFIX}config_reloads_total`,
       help: 'Configuration reloads, by result.',
       labelNames: ['result'],
-      registers,
+      registers: configuration,
     });
     this.sslExpire = new Gauge({
       name: `${PREFIX}ssl_expire_time_seconds`,
       help: 'Expiry (notAfter) of the certificate served for a host, in Unix time.',
       labelNames: ['namespace', 'secret_name', 'host'],
-      registers,
+      registers: configuration,
     });
     this.upstreamEndpoints = new Gauge({
       name: `${PREFIX}upstream_endpoints`,
       help: 'Ready endpoints of a Service referenced by an Ingress.',
       labelNames: ['namespace', 'service'],
-      registers,
+      registers: configuration,
     });
     this.activeConnections = new Gauge({
       name: `${PREFIX}active_connections`,
       help: 'Open client connections, by scheme.',
       labelNames: ['scheme'],
-      registers,
+      registers: traffic,
     });
     this.unhonouredAnnotations = new Gauge({
       name: `${PREFIX}unhonoured_annotations`,
       help: 'Ingresses of the current configuration (served or excluded) carrying an ingress-nginx annotation the gateway does not honour, by annotation.',
       labelNames: ['annotation'],
-      registers,
+      registers: configuration,
     });
 
     this.diagnostics = new Gauge({
       name: `${PREFIX}config_diagnostics`,
       help: 'Problems found in the objects of the current configuration, by object kind and severity (an error leaves its object or field out).',
       labelNames: ['kind', 'severity'],
-      registers,
+      registers: configuration,
     });
 
     // Present from the first scrape, so rate() and alerts see a 0 rather than a missing series.
@@ -412,5 +445,25 @@ export class GatewayMetrics {
   /** The Prometheus text exposition of every metric, for `GET /metrics`. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** This process's metrics as data, for the primary to aggregate (`renderAggregate`). */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /**
+   * The exposition of several processes' metrics as one: the primary's (`this`, scope `configuration`)
+   * and its workers' (scope `traffic`). Counters, histograms and gauges of the same series are summed
+   * (active connections over workers; process CPU and memory over every process); a configuration metric
+   * exists in the primary only, so it is reported once; for the few default metrics whose sum means
+   * nothing (start time, fd limit, version) the primary's value is taken.
+   */
+  async renderAggregate(workers: readonly MetricsSnapshot[]): Promise<{ contentType: string; body: string }> {
+    const all = [await this.snapshot(), ...workers].map((metrics) =>
+      metrics.map((m) => (FIRST_OF_PROCESSES.has(m.name) ? { ...m, aggregator: 'first' as const } : m)),
+    );
+    const registry = AggregatorRegistry.aggregate(all);
+    return { contentType: this.registry.contentType, body: await registry.metrics() };
   }
 }

@@ -1,6 +1,8 @@
 export type {
   CertificateExpiry,
   IngressRef,
+  MetricsScope,
+  MetricsSnapshot,
   RequestEnded,
   Scheme,
   UpstreamEndpointCount,

@@ -316,3 +316,12 @@ describe('CertificateStore with https', () => {
     expect(x509.publicKey.asymmetricKeyType).toBe('ec');
   });
 });
+
+describe('withDefault', () => {
+  it('serves the default certificate of another store', async () => {
+    const original = await CertificateStore.create();
+    const copy = CertificateStore.withDefault(original.defaultKeyPem, original.defaultCertPem);
+    expect(copy.defaultCertPem).toBe(original.defaultCertPem);
+    expect(copy.compile([]).certificates.expiry()).toEqual([]);
+  });
+});

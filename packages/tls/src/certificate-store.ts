@@ -138,6 +138,14 @@ export class CertificateStore {
   }
 
   /**
+   * A store whose default certificate is one made already (`defaultKeyPem`, `defaultCertPem` of another
+   * store): the gateway's worker processes all answer with the primary's default certificate.
+   */
+  static withDefault(keyPem: string, certPem: string): CertificateStore {
+    return new CertificateStore(keyPem, certPem);
+  }
+
+  /**
    * The tables for these bindings. Bindings that cannot be served are reported and left out; the rest
    * are in. When two Secrets claim one host, the first binding wins (translate orders them oldest first).
    */

@@ -1,0 +1,73 @@
+// What the primary and its workers say to each other over the cluster IPC channel (structured clone:
+// `serialization: 'advanced'`, so Maps cross as Maps and a Backend shared by routes stays shared).
+//
+// A configuration crosses as data: the compiled route table is a closure and stays behind; the worker
+// compiles `rules` itself (routing's compileRoutes) and its TLS bindings (CertificateStore.compile), then
+// swaps both in with one DataPlane.setActive. An endpoints-only change sends the changed entries only.
+import type { MetricsSnapshot } from '@gateway/metrics';
+import { compileRoutes } from '@gateway/routing';
+import type { Endpoint, EndpointTable, GatewayConfig } from '@gateway/translate';
+
+/** A GatewayConfig without its compiled route table. */
+export type ConfigPayload = Omit<GatewayConfig, 'routes'>;
+
+export function toPayload(config: GatewayConfig): ConfigPayload {
+  const { routes: _compiled, ...data } = config;
+  return data;
+}
+
+export function fromPayload(payload: ConfigPayload): GatewayConfig {
+  return { ...payload, routes: compileRoutes(payload.rules) };
+}
+
+/** The entries of `next` that are not those of `previous` (undefined: the key is gone). */
+export function endpointChanges(
+  previous: EndpointTable,
+  next: EndpointTable,
+): [string, readonly Endpoint[] | undefined][] {
+  const changes: [string, readonly Endpoint[] | undefined][] = [];
+  for (const [key, list] of next) if (previous.get(key) !== list) changes.push([key, list]);
+  for (const key of previous.keys()) if (!next.has(key)) changes.push([key, undefined]);
+  return changes;
+}
+
+export function withChanges(
+  table: EndpointTable,
+  changes: readonly [string, readonly Endpoint[] | undefined][],
+): EndpointTable {
+  const next = new Map(table);
+  for (const [key, list] of changes) {
+    if (list === undefined) next.delete(key);
+    else next.set(key, list);
+  }
+  return next;
+}
+
+/** Primary → worker. `seq` numbers every swap; a worker answers `applied` with it. */
+export type ToWorker =
+  | {
+      t: 'init';
+      /** The primary's self-signed default certificate, so every worker answers with the same one. */
+      defaultKeyPem: string;
+      defaultCertPem: string;
+      /** Its turn among the workers (the order in which they opened the ports) and their number. */
+      worker: { index: number; count: number };
+      /** The configuration to serve before listening (none yet in a cluster that is still listing). */
+      current?: { seq: number; config: ConfigPayload };
+    }
+  | { t: 'config'; seq: number; config: ConfigPayload }
+  | { t: 'endpoints'; seq: number; changes: [string, readonly Endpoint[] | undefined][] }
+  | { t: 'metrics'; id: number }
+  | { t: 'shutdown'; timeoutMs: number };
+
+/** Worker → primary. */
+export type FromWorker =
+  /** Its message handler is set: messages sent before this could be lost while the module loads. */
+  | { t: 'hello' }
+  | { t: 'listening'; http: number; https: number; seq: number }
+  | { t: 'applied'; seq: number }
+  /** It cannot serve (its ports would not open): it exits next. */
+  | { t: 'failed'; message: string }
+  | { t: 'metrics'; id: number; metrics: MetricsSnapshot }
+  /** Whole JSON lines (log and access log), written to stdout by the primary alone. */
+  | { t: 'log'; lines: string };

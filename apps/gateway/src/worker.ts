@@ -1,0 +1,155 @@
+// A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (node:cluster),
+// with the configuration the primary sends it as data. It owns no source, writes no status and no stdout:
+// its log and access-log lines go to the primary in batches of whole lines, and the primary alone writes
+// stdout, so lines of several workers never interleave, whatever their length.
+import cluster from 'node:cluster';
+import { GatewayMetrics } from '@gateway/metrics';
+import { CertificateStore } from '@gateway/tls';
+import type { EndpointTable } from '@gateway/translate';
+import { pino } from 'pino';
+import type { LineSink } from './access-log.js';
+import type { Flags } from './flags.js';
+import { LocalServing } from './serving.js';
+import {
+  type ConfigPayload,
+  type FromWorker,
+  fromPayload,
+  type ToWorker,
+  withChanges,
+} from './worker-protocol.js';
+
+const MAX_PENDING = 65_536;
+
+/** Batches lines (each write is whole lines) into one IPC message per event-loop turn or 64 KiB. */
+class PrimarySink implements LineSink {
+  #pending = '';
+  #scheduled = false;
+
+  write(chunk: string): void {
+    this.#pending += chunk;
+    if (this.#pending.length >= MAX_PENDING) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  flush(done?: () => void): void {
+    if (this.#pending === '' || !process.connected) {
+      done?.();
+      return;
+    }
+    const lines = this.#pending;
+    this.#pending = '';
+    send({ t: 'log', lines }, done);
+  }
+}
+
+function send(message: FromWorker, done?: () => void): void {
+  if (!process.connected) {
+    done?.();
+    return;
+  }
+  process.send!(message, undefined, undefined, () => done?.());
+}
+
+export function runWorker(flags: Flags): void {
+  const sink = new PrimarySink();
+  const log = pino({ base: { worker: cluster.worker?.id }, timestamp: pino.stdTimeFunctions.isoTime }, sink);
+  let serving: LocalServing | undefined;
+  let certificates: CertificateStore | undefined;
+  let metrics: GatewayMetrics | undefined;
+  let endpoints: EndpointTable = new Map();
+  let stopping = false;
+
+  const apply = (seq: number, payload: ConfigPayload): void => {
+    try {
+      const config = fromPayload(payload);
+      const compiled = certificates!.compile(config.tls);
+      serving!.setConfig(config, compiled.certificates);
+      endpoints = config.endpoints;
+    } catch (err) {
+      // The primary compiled the same data already; if this worker cannot, it keeps what it serves.
+      log.error({ err, seq }, 'worker: configuration not applied; keeping the last one');
+    }
+    send({ t: 'applied', seq });
+  };
+
+  const stop = (timeoutMs: number): void => {
+    if (stopping) return;
+    stopping = true;
+    const closed = serving?.close(timeoutMs) ?? Promise.resolve();
+    closed.then(
+      () => sink.flush(() => process.exit(0)),
+      (err: unknown) => {
+        log.error({ err }, 'worker: shutdown failed');
+        sink.flush(() => process.exit(1));
+      },
+    );
+  };
+
+  // In order: a configuration sent while the worker starts is applied after the one it started with.
+  let queue = Promise.resolve();
+  const handle = async (message: ToWorker): Promise<void> => {
+    switch (message.t) {
+      case 'init': {
+        certificates = CertificateStore.withDefault(message.defaultKeyPem, message.defaultCertPem);
+        metrics = new GatewayMetrics({ scope: 'traffic' });
+        serving = new LocalServing(flags, certificates, metrics, log, sink, message.worker);
+        // Serve nothing before the configuration the primary has: it is applied, then the ports open.
+        if (message.current !== undefined) apply(message.current.seq, message.current.config);
+        const ports = await serving.dataPlane.listen();
+        send({
+          t: 'listening',
+          http: ports.httpPort,
+          https: ports.httpsPort,
+          seq: message.current?.seq ?? 0,
+        });
+        return;
+      }
+      case 'config':
+        apply(message.seq, message.config);
+        return;
+      case 'endpoints':
+        endpoints = withChanges(endpoints, message.changes);
+        serving!.setEndpoints(endpoints);
+        send({ t: 'applied', seq: message.seq });
+        return;
+      case 'metrics':
+        send({ t: 'metrics', id: message.id, metrics: await metrics!.snapshot() });
+        return;
+      case 'shutdown':
+        stop(message.timeoutMs);
+        return;
+    }
+  };
+  process.on('message', (message: ToWorker) => {
+    // Metrics are read at once, not behind a configuration being compiled.
+    if (message.t === 'metrics' && metrics !== undefined) {
+      void handle(message);
+      return;
+    }
+    queue = queue.then(
+      () => handle(message),
+      () => handle(message),
+    );
+    queue.catch((err: unknown) => {
+      log.error({ err }, 'worker: message failed');
+      // A worker that cannot listen is of no use: it says why and exits (the primary decides what next).
+      if (message.t === 'init') {
+        send({ t: 'failed', message: (err as Error).message });
+        sink.flush(() => process.exit(1));
+      }
+    });
+  });
+  // The primary is gone (killed): nobody hands this worker configurations or reads its lines.
+  process.on('disconnect', () => stop(flags.shutdownTimeout * 1000));
+  // A signal to the worker alone: drain and exit, and the primary starts another. Ctrl-C reaches the
+  // whole process group: the primary handles it for all.
+  process.on('SIGTERM', () => stop(flags.shutdownTimeout * 1000));
+  process.on('SIGINT', () => {});
+  send({ t: 'hello' });
+}
