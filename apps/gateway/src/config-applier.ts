@@ -168,17 +168,39 @@ export class ConfigApplier {
       }
     }
     this.deps.metrics.updateUpstreamEndpoints(changes);
+    this.published = undefined;
   }
 
+  /**
+   * Every `upstream_endpoints` series, unless the backends and their counts are the ones published last
+   * (an Ingress change rebuilds 10,000 backends of which none changed: checking costs a lookup each,
+   * publishing costs building and diffing the whole list).
+   */
   private publishEndpoints(config: GatewayConfig, endpoints: EndpointTable): void {
-    this.deps.metrics.setUpstreamEndpoints(
-      [...config.backends.values()].map((b) => ({
-        namespace: b.namespace,
-        service: b.service,
-        count: endpoints.get(b.key)?.length ?? 0,
-      })),
-    );
+    const published = this.published;
+    if (published !== undefined && published.size === config.backends.size) {
+      let same = true;
+      for (const b of config.backends.values()) {
+        if (published.get(b.key) !== (endpoints.get(b.key)?.length ?? 0)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return;
+    }
+    const counts = new Map<string, number>();
+    const list: UpstreamEndpointCount[] = [];
+    for (const b of config.backends.values()) {
+      const count = endpoints.get(b.key)?.length ?? 0;
+      counts.set(b.key, count);
+      list.push({ namespace: b.namespace, service: b.service, count });
+    }
+    this.deps.metrics.setUpstreamEndpoints(list);
+    this.published = counts;
   }
+
+  /** Backend key → endpoint count of the last full `publishEndpoints`; undefined after a partial one. */
+  private published: Map<string, number> | undefined = undefined;
 }
 
 /** The Ingresses a configuration serves: ours by class, valid, and not excluded (canary, fail-closed). */
