@@ -4,7 +4,7 @@
 // to benchmarks/results/cluster-scale-<date>.json (not committed).
 //
 //   node benchmarks/cluster-scale.mjs [--ingresses 10000] [--changes 10] [--recompiles 5] [--tls]
-//                                     [--cpu-prof DIR] [--heap-snapshot DIR] [--json FILE]
+//                                     [--cpu-prof DIR] [--heap-snapshot DIR] [--json FILE] [--workers N (1)]
 //
 // Only loopback addresses are used (the fixture on 127.0.0.1, the two real backends on 127.0.90.1 and
 // 127.0.90.2, the other endpoints fake 127.200.x.y addresses never contacted); every wait is bounded
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true, default: [] },
     // Without it the gateway runs with the V8 settings it is deployed with (Dockerfile, deploy/).
     'node-defaults': { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '600' },
   },
@@ -173,6 +174,9 @@ const args = [
   '--metrics-port',
   '0',
   '--no-access-log',
+  // As deployed (the Deployment's 1 CPU runs one process); --workers N for the worker mode.
+  '--workers',
+  values.workers,
 ];
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

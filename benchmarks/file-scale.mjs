@@ -5,6 +5,7 @@
 //
 //   node benchmarks/file-scale.mjs [--ingresses 10000] [--runs 3] [--changes 5] [--translates 10]
 //                                  [--node-arg ARG]... [--node-defaults] [--cpu-prof DIR] [--json FILE]
+//                                  [--workers N (1: one process, as the Deployment runs)]
 //
 // Per run, a fresh gateway: spawn → /readyz 200 (polled every 10 ms), VmRSS sampled every 20 ms and
 // VmHWM (the kernel's peak) read at the end, then `--changes` one-file changes: ns-0.yaml rewritten
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     'node-defaults': { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
     'keep-dir': { type: 'boolean', default: false },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '600' },
@@ -236,6 +238,9 @@ async function run(index) {
     '--metrics-port',
     '0',
     '--no-access-log',
+    // As deployed (the Deployment's 1 CPU runs one process); --workers N for the worker mode.
+    '--workers',
+    values.workers,
   ];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

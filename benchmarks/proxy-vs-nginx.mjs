@@ -468,6 +468,9 @@ function startGateway(name, config, { https = false, port = PORTS.gateway } = {}
     https ? String(PORTS.gatewayTls) : '0',
     '--metrics-port',
     '0',
+    // One process on one core, against nginx's one worker (workers-scaling.mjs measures more).
+    '--workers',
+    '1',
   ];
   const child = track(spawn(cmd, args, { stdio: ['ignore', fd, 'inherit'] }), `gateway ${name}`);
   closeSync(fd);
