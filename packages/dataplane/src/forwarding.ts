@@ -2,68 +2,27 @@
 // the client side's listener (body, drain, abort), the upstream pool's handler (head, data, end, error)
 // and the request body's source: no closure is made per request.
 import { performance } from 'node:perf_hooks';
-import type { Backend, Endpoint, Route } from '@gateway/translate';
-import type { Reported } from './access-record.js';
-import type { DataPlane, Listener, Tries } from './data-plane.js';
-import { failureStatus, upstreamStatusOf } from './failure-status.js';
+import { failureStatus } from './failure-status.js';
 import { answerExchange, redirectExchange } from './gateway-responses.js';
 import type { AbortReason, Exchange, ExchangeListener } from './http1/server-connection.js';
 import type {
   DispatchController,
   DispatchHandler,
-  DispatchHead,
   PoolFailure,
   PoolTarget,
   RequestBodySource,
 } from './http1/upstream-pool.js';
-import type { RequestHead } from './request-head.js';
-import { clientHeaderBlock, type ResponseFraming } from './response-head.js';
+import { clientHeaderBlock } from './response-head.js';
+import { RoutedExchange } from './routed-exchange.js';
 
-const NO_ENDPOINTS: readonly Endpoint[] = [];
-
-export class Forward
-  implements ExchangeListener, DispatchHandler, RequestBodySource, Reported, Tries, ResponseFraming
-{
-  readonly startedAt = performance.now();
-  readonly method: string;
-  route: Route | undefined = undefined;
-  host = '';
-  path: string;
-  clientIp = '';
-  requestId = '';
-  upstreamAddr = '';
-  upstreamStatus = '';
-  upstreamMs = -1;
-  backend: Backend | undefined = undefined;
-  /** The backend's endpoints when the request started; retries pick from the same list. */
-  endpoints: readonly Endpoint[] = NO_ENDPOINTS;
-  exclude: Set<string> | undefined = undefined;
-  attempts = 0;
-  freeTries = 0;
+export class Forward extends RoutedExchange implements ExchangeListener, DispatchHandler, RequestBodySource {
   /** The next try opens a new connection (after a pooled one turned out closed). */
   fresh = false;
-  lastKey = '';
-  /** The request as the backend gets it; built once, sent on every try. */
-  upstream: DispatchHead | null = null;
   /** The header block without Host, when the client sent none (each try adds its endpoint's). */
   hostless: string | null = null;
-  contentLength = -1;
-  private controller: DispatchController | null = null;
-  private tryStart = 0;
   private bodyBytes = 0;
   private bodyStopped = false;
   private bodyEnded = false;
-  private done = false;
-
-  constructor(
-    readonly plane: DataPlane,
-    readonly ex: Exchange,
-    readonly listener: Listener,
-    readonly head: RequestHead,
-  ) {
-    this.method = ex.method;
-    this.path = ex.url;
-  }
 
   /** Sends the request to `target` (one try). */
   send(target: PoolTarget, key: string): void {
@@ -84,12 +43,6 @@ export class Forward
   redirect(location: string): void {
     redirectExchange(this.ex, location, this.plane.closing);
     this.finish(0);
-  }
-
-  private tryEnded(status: number, failure: PoolFailure | 'client' | undefined): void {
-    this.upstreamMs = Math.max(this.upstreamMs, 0) + (performance.now() - this.tryStart);
-    const s = upstreamStatusOf(status, failure);
-    this.upstreamStatus = this.upstreamStatus === '' ? s : `${this.upstreamStatus}, ${s}`;
   }
 
   // ---- DispatchHandler (the backend's answer) -----------------------------------------------

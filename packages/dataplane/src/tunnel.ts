@@ -2,64 +2,22 @@
 // answers 101, the two sockets are joined until either closes. Reported once, when it ends.
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Backend, Endpoint, Route } from '@gateway/translate';
-import type { Reported } from './access-record.js';
-import type { DataPlane, Listener, Tries } from './data-plane.js';
-import { failureStatus, upstreamStatusOf } from './failure-status.js';
+import { failureStatus } from './failure-status.js';
 import { answerExchange, redirectExchange } from './gateway-responses.js';
 import type { Exchange, ExchangeListener, UpgradeTarget } from './http1/server-connection.js';
-import type {
-  DispatchController,
-  DispatchHandler,
-  DispatchHead,
-  PoolFailure,
-  PoolTarget,
-} from './http1/upstream-pool.js';
-import type { RequestHead } from './request-head.js';
-import { clientHeaderBlock, type ResponseFraming, switchingProtocolsHead } from './response-head.js';
+import type { DispatchController, DispatchHandler, PoolFailure, PoolTarget } from './http1/upstream-pool.js';
+import { clientHeaderBlock, switchingProtocolsHead } from './response-head.js';
+import { RoutedExchange } from './routed-exchange.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export class Tunnel
-  implements DispatchHandler, UpgradeTarget, ExchangeListener, Reported, Tries, ResponseFraming
-{
-  readonly startedAt = performance.now();
-  readonly method: string;
-  route: Route | undefined = undefined;
-  host = '';
-  path: string;
-  clientIp = '';
-  requestId = '';
-  upstreamAddr = '';
-  upstreamStatus = '';
-  upstreamMs = -1;
-  backend: Backend | undefined = undefined;
-  endpoints: readonly Endpoint[] = [];
-  exclude: Set<string> | undefined = undefined;
-  attempts = 0;
-  readonly freeTries = 0;
-  lastKey = '';
-  upstream: DispatchHead | null = null;
-  contentLength = -1;
-  private controller: DispatchController | null = null;
-  private tryStart = 0;
+export class Tunnel extends RoutedExchange implements DispatchHandler, UpgradeTarget, ExchangeListener {
   private upstreamSocket: net.Socket | null = null;
   private upstreamRaw: string[] = [];
   private upstreamBytes: Buffer = EMPTY;
   private client: net.Socket | null = null;
   private bytesAtStart = 0;
   private status = 0;
-  private done = false;
-
-  constructor(
-    readonly plane: DataPlane,
-    readonly ex: Exchange,
-    readonly listener: Listener,
-    readonly head: RequestHead,
-  ) {
-    this.method = ex.method;
-    this.path = ex.url;
-  }
 
   /** One try, always on a new connection (an upgraded connection is never pooled). */
   send(target: PoolTarget): void {
@@ -77,12 +35,6 @@ export class Tunnel
   redirect(location: string): void {
     redirectExchange(this.ex, location, true);
     this.finish(308);
-  }
-
-  private tryEnded(status: number, failure: PoolFailure | 'client' | undefined): void {
-    this.upstreamMs = Math.max(this.upstreamMs, 0) + (performance.now() - this.tryStart);
-    const s = upstreamStatusOf(status, failure);
-    this.upstreamStatus = this.upstreamStatus === '' ? s : `${this.upstreamStatus}, ${s}`;
   }
 
   // ---- DispatchHandler -------------------------------------------------------------------
