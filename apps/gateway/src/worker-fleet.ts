@@ -11,6 +11,7 @@ import type { LineSink } from './access-log.js';
 import type { ConfigTarget } from './serving.js';
 import {
   type ConfigPayload,
+  encodePayload,
   endpointChanges,
   type FromWorker,
   type ToWorker,
@@ -101,7 +102,7 @@ export class WorkerFleet implements ConfigTarget {
   setConfig(config: GatewayConfig, _certificates: CertificateTables): Promise<void> {
     this.config = toPayload(config);
     this.endpoints = config.endpoints;
-    return this.broadcast({ t: 'config', seq: ++this.seq, config: this.config });
+    return this.broadcast({ t: 'config', seq: ++this.seq, bytes: encodePayload(this.config) });
   }
 
   setEndpoints(endpoints: EndpointTable): Promise<void> {

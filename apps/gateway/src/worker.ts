@@ -12,6 +12,7 @@ import type { Flags } from './flags.js';
 import { LocalServing } from './serving.js';
 import {
   type ConfigPayload,
+  decodePayload,
   type FromWorker,
   fromPayload,
   type ToWorker,
@@ -111,7 +112,7 @@ export function runWorker(flags: Flags): void {
         return;
       }
       case 'config':
-        apply(message.seq, message.config);
+        apply(message.seq, decodePayload(message.bytes));
         return;
       case 'endpoints':
         endpoints = withChanges(endpoints, message.changes);
