@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { endpointSlice, generateObjects, hostOf, ingress } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
+import { guardRun, median, sleep } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -62,40 +63,7 @@ const TARGETS = {
   endpointsVisibleMs: 200,
 };
 
-const cleanups = [];
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch {}
-  }
-  cleanups.length = 0;
-}
-const watchdog = setTimeout(async () => {
-  console.error(`cluster-scale: watchdog: still running after ${values['timeout-s']} s, stopping`);
-  await cleanup();
-  process.exit(1);
-}, Number(values['timeout-s']) * 1000);
-watchdog.unref();
-
-// Whatever fails, the gateway child, the fixture and the backends are stopped.
-const fail = async (err) => {
-  console.error(`cluster-scale: ${err?.stack ?? err}`);
-  await cleanup();
-  process.exit(1);
-};
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { cleanups, cleanup } = guardRun('cluster-scale', Number(values['timeout-s']));
 const max = (xs) => Math.max(...xs);
 const r1 = (x) => Math.round(x * 10) / 10;
 

@@ -35,6 +35,7 @@ import {
   writeYamlDirectory,
 } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
+import { guardRun, median, sleep } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -64,39 +65,11 @@ const CHANGE = values.change;
 if (CHANGE !== 'ingress' && CHANGE !== 'slice') throw new Error('--change: ingress or slice');
 const TARGETS = { readyMs: 3000, rssMB: 300, changeMs: 1000, translateMs: 250, lookupP99Us: 2 };
 
-const cleanups = [];
-async function cleanup() {
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch {}
-  }
-  cleanups.length = 0;
-}
-const watchdog = setTimeout(async () => {
-  console.error(`file-scale: watchdog: still running after ${values['timeout-s']} s, stopping`);
-  await cleanup();
-  process.exit(1);
-}, Number(values['timeout-s']) * 1000);
-watchdog.unref();
-const fail = async (err) => {
-  console.error(`file-scale: ${err?.stack ?? err}`);
-  await cleanup();
-  process.exit(1);
-};
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { cleanups, cleanup } = guardRun('file-scale', Number(values['timeout-s']));
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const quantile = (xs, q) => {
   const s = sorted(xs);
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
-const median = (xs) => {
-  const s = sorted(xs);
-  if (s.length === 0) return Number.NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const r1 = (x) => Math.round(x * 10) / 10;
 const mmm = (xs) => ({ min: r1(Math.min(...xs)), median: r1(median(xs)), max: r1(Math.max(...xs)) });

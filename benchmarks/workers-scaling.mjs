@@ -33,6 +33,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -340,14 +341,6 @@ if (opts.only) {
   CONFIGS.splice(0, CONFIGS.length, ...CONFIGS.filter((c) => keep.has(c.key)));
 }
 const runs = Object.fromEntries(CONFIGS.map((c) => [c.key, []]));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? Number.NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]
-      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 console.error(
   `workers-scaling: ${ROUNDS} rounds × ${CONFIGS.length} configurations × ${SECONDS} s, wrk -t1 -c${CONNECTIONS}, ` +

@@ -1,0 +1,41 @@
+// What the scale benchmarks share around a run: cleanups that run in reverse on every way out, a
+// watchdog that stops a run that hangs, failures that still clean up, and the statistics they print.
+
+/**
+ * Installs the watchdog and the failure handlers for the script `name`; returns the cleanup list
+ * (push functions, sync or async) and `cleanup()`, which runs them once, last pushed first.
+ */
+export function guardRun(name, timeoutS) {
+  const cleanups = [];
+  async function cleanup() {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch {}
+    }
+    cleanups.length = 0;
+  }
+  const watchdog = setTimeout(async () => {
+    console.error(`${name}: watchdog: still running after ${timeoutS} s, stopping`);
+    await cleanup();
+    process.exit(1);
+  }, timeoutS * 1000);
+  watchdog.unref();
+  // Whatever fails, the children, fixtures and backends are stopped.
+  const fail = async (err) => {
+    console.error(`${name}: ${err?.stack ?? err}`);
+    await cleanup();
+    process.exit(1);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  return { cleanups, cleanup };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
