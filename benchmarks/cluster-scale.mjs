@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { endpointSlice, generateObjects, hostOf, ingress } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
-import { guardRun, median, sleep } from './run-support.mjs';
+import { guardRun, median, namedBackend, sleep } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -69,20 +69,7 @@ const r1 = (x) => Math.round(x * 10) / 10;
 
 // --- two real backends on distinct loopback IPs, each answering its own name ---
 
-async function backend(ip, name) {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
-    res.end(name);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: ip, port: 0 }, resolve);
-  });
-  cleanups.push(() => new Promise((r) => server.close(r)).finally(() => server.closeAllConnections()));
-  return { ip, name, port: server.address().port };
-}
+const backend = (ip, name) => namedBackend(ip, name, cleanups);
 
 const A = await backend('127.0.90.1', 'backend-a');
 const B = await backend('127.0.90.2', 'backend-b');

@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 // What the scale benchmarks share around a run: cleanups that run in reverse on every way out, a
 // watchdog that stops a run that hangs, failures that still clean up, and the statistics they print.
 
@@ -38,4 +40,23 @@ export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * A real backend on loopback address `ip` answering its own `name` (which backend served a request
+ * shows in the body); stopped by the run's cleanups.
+ */
+export async function namedBackend(ip, name, cleanups) {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
+    res.end(name);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ip, port: 0 }, resolve);
+  });
+  cleanups.push(() => new Promise((r) => server.close(r)).finally(() => server.closeAllConnections()));
+  return { ip, name, port: server.address().port };
 }
