@@ -7,9 +7,11 @@
 // (except for an accepted upgrade). Hop-by-hop headers are the caller's business: `writeHead` takes
 // end-to-end headers only and adds the framing (`Content-Length` or `Transfer-Encoding: chunked`) and
 // `Connection` itself.
+
 import type { Socket } from 'node:net';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
 import { DEFAULT_MAX_HEADER_SIZE, Http1Parser, type ParserHandler } from './parser.js';
+import { holdWrites, releaseWrites } from './write-batch.js';
 
 export interface ServerConnectionOptions {
   /** Request line plus header fields, in bytes (431 past it). Default 16 KiB. */
@@ -445,6 +447,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
 
   destroy(): void {
     if (this.closed) return;
+    releaseWrites(this.socket);
     this.socket.destroy();
     this.onSocketClose();
   }
@@ -772,6 +775,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     if (this.closed) return;
     if (this.queue[0] === ex) {
       if (!this.socket.writable) return;
+      holdWrites(this.socket);
       if (!this.socket.write(data, 'latin1')) ex.wantsDrain = true;
     } else {
       if (ex.out === null) ex.out = [data];

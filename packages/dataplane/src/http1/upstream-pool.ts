@@ -7,10 +7,12 @@
 // `idleTimeoutMs`), as nginx's upstream `keepalive`. A response with `Connection: close`, an HTTP/1.0
 // response without keep-alive, one that ended before the request body was sent, or a close-delimited
 // one is never pooled.
+
 import net from 'node:net';
 import type { UpstreamFailure } from '../upstream-failure.js';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
 import { DEFAULT_MAX_HEADER_SIZE, Http1Parser, type ParserHandler } from './parser.js';
+import { holdWrites } from './write-batch.js';
 
 /** Where to send. The pool keys endpoints by address and port. */
 export interface PoolTarget {
@@ -220,6 +222,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
       d.bodyDone = true;
     }
     const socket = this.socket;
+    holdWrites(socket);
     if (typeof headers === 'string') {
       socket.write(line + headers + framing, 'latin1');
     } else if (Buffer.isBuffer(headers)) {
