@@ -87,3 +87,57 @@ describe('AccessLog', () => {
     expect(writes).toHaveLength(2);
   });
 });
+
+describe('formatAccessLine, the quoting', () => {
+  // Every kind of string request data can hold: each must come out as JSON.stringify writes it.
+  const samples = [
+    '/plain/path?a=1&b=2',
+    '/q?"quoted"',
+    'back\\slash',
+    'tab\there, nul\u0000, esc\u001b, del\u007f',
+    'latin-1 bytes as the parser hands them: \u00e9\u00ff\u0080',
+    'beyond latin-1: \u2028\u2029 \u4e2d',
+    'a pair \ud83d\ude00 and lone halves \ud83d x \ude00',
+    '',
+  ];
+
+  it('quotes each field exactly as JSON.stringify does', () => {
+    for (const s of samples) {
+      const line = formatAccessLine({ ...record, path: s, host: s, req_id: s, remote_addr: s });
+      const parsed = JSON.parse(line);
+      expect([parsed.path, parsed.host, parsed.req_id, parsed.remote_addr]).toEqual(
+        [s, s, s, s].map((x) => JSON.parse(JSON.stringify(x))),
+      );
+      expect(line).toContain(`"path":${JSON.stringify(s)}`);
+    }
+  });
+
+  it("makes a route's namespace, Ingress and Service part once, and never lends it to another route", () => {
+    const routeA = { namespace: 'a', ingress: 'ia', service: 'sa' } as unknown as RequestRecord['route'];
+    const routeB = { namespace: 'b', ingress: 'ib', service: 'sb' } as unknown as RequestRecord['route'];
+    const a = { ...record, route: routeA, namespace: 'a', ingress: 'ia', service: 'sa' };
+    const b = { ...record, route: routeB, namespace: 'b', ingress: 'ib', service: 'sb' };
+    for (const r of [a, b, a, b]) {
+      const parsed = JSON.parse(formatAccessLine(r));
+      expect([parsed.namespace, parsed.ingress, parsed.service]).toEqual([r.namespace, r.ingress, r.service]);
+    }
+  });
+});
+
+describe('AccessLog, the batch buffer', () => {
+  it('hands over whole lines, in order, with every character intact, across many batches', () => {
+    const writes: string[] = [];
+    const log = new AccessLog({ write: (chunk) => writes.push(chunk) });
+    const paths = Array.from(
+      { length: 2000 },
+      (_, i) => `/${i}/\u00e9\u4e2d\ud83d\ude00/${'x'.repeat(i % 300)}`,
+    );
+    for (const [i, path] of paths.entries()) log.write({ ...record, path, req_id: String(i) });
+    log.flush();
+    expect(writes.length).toBeGreaterThan(2);
+    for (const chunk of writes) expect(chunk.endsWith('\n')).toBe(true);
+    const lines = writes.join('').split('\n').slice(0, -1);
+    expect(lines.map((l) => JSON.parse(l).path)).toEqual(paths);
+    expect(lines.map((l) => JSON.parse(l).req_id)).toEqual(paths.map((_, i) => String(i)));
+  });
+});

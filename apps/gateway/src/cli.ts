@@ -5,6 +5,7 @@ import { isSea } from 'node:sea';
 import { pino } from 'pino';
 import { EXIT_INVALID, FlagError, HELP, parseFlags } from './flags.js';
 import type { SourceSetup } from './gateway.js';
+import { OutputWriter } from './output-writer.js';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
   let flags: ReturnType<typeof parseFlags>;
@@ -27,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   }
   // Loaded here, not by workers: they need neither the sources nor translate.
   const { check, sourceFor, startGateway } = await import('./gateway.js');
-  const destination = pino.destination({ fd: 1, sync: false });
+  const destination = new OutputWriter(1);
   const log = pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   let source: SourceSetup;
   try {

@@ -1,6 +1,8 @@
 // Pins the private llhttp binding (`require('node:_http_common').HTTPParser`) that parser.ts relies on. When a
 // Node upgrade changes it, these tests fail with a message saying what moved: fix parser.ts, then this.
+import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { describe, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
@@ -212,5 +214,59 @@ describe('pinned private API: _http_common.HTTPParser (Node llhttp binding)', ()
       'pause() inside a callback now stops execute(): parser.ts could pause mid-buffer instead of queueing',
     );
     p.free();
+  });
+
+  it("consume(handle) parses a socket's reads in C++, calls kOnExecute, and gives EOF to the socket", async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    const [peer] = await accepted;
+    try {
+      const handle: Any = (client as Any)._handle;
+      pin(handle?.isStreamBase === true, 'net.Socket._handle.isStreamBase is not true any more');
+      pin(
+        typeof handle.readStop === 'function' && typeof handle.readStart === 'function',
+        'handle.readStop/readStart moved',
+      );
+      pin(handle.reading === true, 'net.Socket._handle.reading (the flag tryReadStart keeps) is gone');
+      const { p, events } = record(P.RESPONSE);
+      const executed: Any[] = [];
+      const firstRead = new Promise<void>((resolve) => {
+        p[P.kOnExecute] = (ret: Any) => {
+          executed.push([ret, p.getCurrentBuffer().toString('latin1')]);
+          resolve();
+        };
+      });
+      pin(typeof p.consume === 'function' && typeof p.unconsume === 'function', 'consume/unconsume are gone');
+      pin(typeof p.getCurrentBuffer === 'function', 'getCurrentBuffer is gone');
+      p.consume(handle);
+      let dataEvents = 0;
+      client.on('data', () => dataEvents++);
+      const response = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+      peer.write(response);
+      await firstRead;
+      pin(
+        executed[0][0] === response.length && executed[0][1] === response,
+        `kOnExecute got ${JSON.stringify(executed[0])}, not (bytes parsed, the read) for a consumed read`,
+      );
+      pin(
+        events.some((e) => e[0] === 'message'),
+        'a consumed read did not reach kOnMessageComplete',
+      );
+      pin(dataEvents === 0, "a consumed socket still emitted 'data'");
+      const ended = once(client, 'end');
+      peer.end();
+      // A consumed socket that never saw its end would hang here: the test times out.
+      await ended;
+      p.unconsume();
+      p.free();
+    } finally {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
   });
 });

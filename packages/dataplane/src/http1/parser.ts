@@ -17,6 +17,12 @@
 // - After a message with `Connection: close`, any further byte fails with HPE_CLOSED_CONNECTION.
 // - An upgrade request without a body (or a 101 response) stops `execute()` at the end of its head: the
 //   return value is then smaller than the buffer, and the rest belongs to the other protocol.
+// - `consume(handle)` makes the parser the reader of a socket's stream handle (as node:http's server
+//   does): reads land in one shared 64 KiB buffer and are parsed in C++, with no Buffer, no stream
+//   machinery and no JavaScript call per read but kOnExecute(ret) after each one; end of stream and
+//   errors still reach the socket ('end', 'error'). Pausing is then the handle's `readStop()`.
+
+import type { Socket } from 'node:net';
 
 /** The shape of the private binding, as far as this module uses it. */
 export interface NativeHttpParser {
@@ -25,6 +31,11 @@ export interface NativeHttpParser {
   finish(): ParseError | undefined;
   free(): void;
   close(): void;
+  /** Becomes the stream handle's reader: each read is parsed in C++, then kOnExecute(ret) is called. */
+  consume(handle: object): void;
+  unconsume(): void;
+  /** A copy of the bytes of the read being handled (valid inside kOnExecute). */
+  getCurrentBuffer(): Buffer;
   [slot: number]: unknown;
 }
 
@@ -106,7 +117,21 @@ export interface ParserHandler {
   onBody(chunk: Buffer): void;
   /** `trailers` is a flat array, empty when none were sent. */
   onMessageComplete(trailers: string[]): void;
+  /** After each read of a consumed socket: what `execute()` would have returned for it. */
+  onExecute?(ret: number | ParseError): void;
 }
+
+/** The part of a socket's native handle (TCPWrap, TLSWrap) this module touches. */
+export interface StreamHandle {
+  isStreamBase?: boolean;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+  [kConsumed]?: boolean;
+}
+
+/** Marks a handle a parser reads (node:http marks its own with `_consumed`). */
+const kConsumed = Symbol('consumed by a gateway parser');
 
 const NO_TRAILERS: string[] = [];
 const RESOURCE = Object.freeze({ type: 'gateway-http1' });
@@ -176,6 +201,10 @@ function slotMessageComplete(this: Slots): void {
   this.owner?.handler?.onMessageComplete(trailers);
 }
 
+function slotExecute(this: Slots, ret: number | ParseError): void {
+  this.owner?.handler?.onExecute?.(ret);
+}
+
 function newNative(): Slots {
   const native = new HTTPParser() as Slots;
   native.owner = null;
@@ -186,6 +215,7 @@ function newNative(): Slots {
   native[HTTPParser.kOnHeadersComplete] = slotHeadersComplete;
   native[HTTPParser.kOnBody] = slotBody;
   native[HTTPParser.kOnMessageComplete] = slotMessageComplete;
+  native[HTTPParser.kOnExecute] = slotExecute;
   return native;
 }
 
@@ -197,6 +227,7 @@ export class Http1Parser {
   handler: ParserHandler | null = null;
   private readonly native: Slots;
   private live = false;
+  private consumed: StreamHandle | null = null;
 
   private constructor() {
     this.native = newNative();
@@ -232,9 +263,48 @@ export class Http1Parser {
     return this.native.finish();
   }
 
+  /**
+   * Reads `socket` from now on (see `consume` above): true when it could (a socket on a native stream
+   * handle, not read by another parser); else the caller feeds `execute()` from 'data' events.
+   */
+  consume(socket: Socket): boolean {
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (
+      this.consumed !== null ||
+      handle == null ||
+      handle.isStreamBase !== true ||
+      handle[kConsumed] === true
+    )
+      return false;
+    handle[kConsumed] = true;
+    this.consumed = handle;
+    this.native.consume(handle);
+    return true;
+  }
+
+  /** Gives the socket's reads back to its 'data' events (an upgrade's tunnel, a release). */
+  unconsume(): void {
+    const handle = this.consumed;
+    if (handle === null) return;
+    this.consumed = null;
+    handle[kConsumed] = false;
+    this.native.unconsume();
+  }
+
+  get isConsuming(): boolean {
+    return this.consumed !== null;
+  }
+
+  /** The bytes of the read being handled; only inside `onExecute`. */
+  currentBuffer(): Buffer {
+    return this.native.getCurrentBuffer();
+  }
+
   /** Returns the parser to the free list; it must not be used afterwards. Idempotent. */
   release(): void {
     if (!this.live) return;
+    // A parser still listening to a handle must not be handed to another socket.
+    this.unconsume();
     this.live = false;
     this.handler = null;
     this.native.pendingHeaders = [];
@@ -251,6 +321,26 @@ export function acquireParser(
   maxHeaderSize = DEFAULT_MAX_HEADER_SIZE,
 ): Http1Parser {
   return Http1Parser.acquire(kind, handler, maxHeaderSize);
+}
+
+type Handled = { _handle?: StreamHandle | null };
+
+/** Stops the reads of a consumed socket (the Readable's `pause()` does not reach its handle). */
+export function stopHandleReading(socket: Socket): void {
+  const handle = (socket as unknown as Handled)._handle;
+  if (handle?.reading === true) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/** Starts them again; `reading` is the flag net.Socket itself keeps, so the two never disagree. */
+export function startHandleReading(socket: Socket): void {
+  const handle = (socket as unknown as Handled)._handle;
+  if (handle != null && handle.reading !== true) {
+    handle.reading = true;
+    handle.readStart();
+  }
 }
 
 export function isParseError(value: unknown): value is ParseError {

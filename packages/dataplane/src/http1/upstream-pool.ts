@@ -11,7 +11,14 @@
 import net from 'node:net';
 import type { UpstreamFailure } from '../upstream-failure.js';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
-import { DEFAULT_MAX_HEADER_SIZE, Http1Parser, type ParserHandler } from './parser.js';
+import {
+  DEFAULT_MAX_HEADER_SIZE,
+  Http1Parser,
+  type ParseError,
+  type ParserHandler,
+  startHandleReading,
+  stopHandleReading,
+} from './parser.js';
 import { holdWrites } from './write-batch.js';
 
 /** Where to send. The pool keys endpoints by address and port. */
@@ -177,6 +184,8 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
   private informational = false;
   private upgraded = false;
   private readPaused = false;
+  /** The parser reads the socket's handle itself (no 'data' events). */
+  private readonly consumed: boolean;
   private readonly onConnectBound = () => this.onConnect();
   private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
   private readonly onDrainBound = () => this.dispatch?.body?.resume();
@@ -197,6 +206,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     socket.on('end', this.onEndBound);
     socket.on('error', this.onErrorBound);
     socket.on('close', this.onCloseBound);
+    this.consumed = this.parser.consume(socket);
     this.deadline = pool.clock.now() + pool.connectTimeoutMs;
     pool.clock.add(this);
   }
@@ -270,6 +280,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.readPaused = true;
     this.deadline = 0;
     this.socket.pause();
+    if (this.consumed) stopHandleReading(this.socket);
   }
 
   resumeReading(): void {
@@ -277,6 +288,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.readPaused = false;
     this.deadline = this.pool.clock.now() + this.pool.readTimeoutMs;
     this.socket.resume();
+    if (this.consumed) startHandleReading(this.socket);
   }
 
   destroy(): void {
@@ -290,6 +302,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
   onMessageBegin(): void {
     // A second response to one request (or bytes after the response): the stream is out of step.
     if (this.dispatch === null || this.dispatch.done) this.garbage = true;
+    else this.responseBytes = true;
   }
 
   private garbage = false;
@@ -353,15 +366,39 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     this.send(d);
   }
 
+  /** Bytes that came through the socket's stream (a socket the parser could not consume). */
   private onData(chunk: Buffer): void {
+    if (!this.accepts()) return;
+    this.parsed(this.parser.execute(chunk), chunk);
+  }
+
+  /**
+   * A read the parser consumed and parsed already. The response may have ended inside it and the
+   * connection gone back to the pool: then only bytes beyond the response are wrong.
+   */
+  onExecute(ret: number | ParseError): void {
+    if (this.state === State.Closed) return;
+    if (this.state !== State.Sending) {
+      if (this.garbage || typeof ret !== 'number') this.destroy();
+      return;
+    }
+    this.deadline = this.readPaused ? 0 : this.pool.clock.now() + this.pool.readTimeoutMs;
+    this.parsed(ret, null);
+  }
+
+  private accepts(): boolean {
     if (this.state !== State.Sending) {
       // Bytes on an idle connection: nobody asked; it cannot be trusted any more.
       this.destroy();
-      return;
+      return false;
     }
     this.responseBytes = true;
     this.deadline = this.readPaused ? 0 : this.pool.clock.now() + this.pool.readTimeoutMs;
-    const ret = this.parser.execute(chunk);
+    return true;
+  }
+
+  /** `chunk`: the bytes parsed, when they came as a 'data' event (else the parser has them). */
+  private parsed(ret: number | ParseError, chunk: Buffer | null): void {
     if (this.garbage) {
       this.destroy();
       return;
@@ -373,6 +410,9 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
     }
     if (this.upgraded && d !== null && !d.done) {
       d.done = true;
+      // What followed the 101 in the same read is the other protocol's first bytes (taken before the
+      // parser lets go of the socket).
+      const read = chunk ?? this.parser.currentBuffer();
       this.detach();
       const handler = d.handler;
       if (handler.onUpgrade === undefined || d.status !== 101) {
@@ -385,7 +425,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
         d.status,
         this.upgradeHeaders,
         this.socket,
-        ret < chunk.length ? chunk.subarray(ret) : EMPTY,
+        ret < read.length ? read.subarray(ret) : EMPTY,
         d,
       );
     }
