@@ -566,3 +566,45 @@ describe('http1/server-connection: TLS', () => {
     client.destroy();
   });
 });
+
+describe('http1/server-connection: reads parsed from the socket handle (consume)', () => {
+  it('serves bytes the socket held before the connection took it, then what is read after, in order', async () => {
+    const seen: string[] = [];
+    const connections: ServerConnection[] = [];
+    const handler: ServerConnectionHandler = {
+      onRequest(ex) {
+        seen.push(ex.url);
+        ok(ex);
+      },
+    };
+    let taken!: () => void;
+    const tookOver = new Promise<void>((resolve) => {
+      taken = resolve;
+    });
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      // The socket reads into its own stream first (as a TLS socket may before 'secureConnection').
+      socket.pause();
+      const takeOver = () => {
+        if (socket.readableLength === 0) return;
+        socket.off('readable', takeOver);
+        connections.push(new ServerConnection(socket, handler, { clock }));
+        taken();
+      };
+      socket.on('readable', takeOver);
+    });
+    servers.push(server);
+    const port = await listen(server);
+    const c = new RawClient(port);
+    clients.push(c);
+    await c.connected();
+    c.send(GET('/held'));
+    await tookOver;
+    await c.until((t) => t.includes('hello /held'));
+    c.send(GET('/read'));
+    await c.until((t) => t.includes('hello /read'));
+    c.send(`${GET('/p1')}${GET('/p2')}`);
+    await c.until((t) => t.includes('hello /p2'));
+    expect(seen).toEqual(['/held', '/read', '/p1', '/p2']);
+    expect(c.closed).toBe(false);
+  });
+});

@@ -10,7 +10,14 @@
 
 import type { Socket } from 'node:net';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
-import { DEFAULT_MAX_HEADER_SIZE, Http1Parser, type ParserHandler } from './parser.js';
+import {
+  DEFAULT_MAX_HEADER_SIZE,
+  Http1Parser,
+  type ParseError,
+  type ParserHandler,
+  startHandleReading,
+  stopHandleReading,
+} from './parser.js';
 import { holdWrites, releaseWrites } from './write-batch.js';
 
 export interface ServerConnectionOptions {
@@ -399,6 +406,8 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private executing = false;
   private lastUpgrade: Exchange | null = null;
   private advancing = false;
+  /** The parser reads the socket's handle itself: reads reach `onExecute`, not 'data'. */
+  private readonly consumed: boolean;
   private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
   private readonly onDrainBound = () => this.onSocketDrain();
   private readonly onEndBound = () => this.onSocketEnd();
@@ -426,6 +435,8 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     socket.on('end', this.onEndBound);
     socket.on('close', this.onCloseBound);
     socket.on('error', this.onErrorBound);
+    // 'data' stays for what the socket's stream holds already (or a socket the parser cannot read).
+    this.consumed = this.parser.consume(socket);
     this.deadline = this.clock.now() + this.headersTimeoutMs;
     this.clock.add(this);
   }
@@ -455,6 +466,8 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   // ---- parser events -------------------------------------------------------------------------
 
   onMessageBegin(): void {
+    // A consumed read is being parsed (see `executing`).
+    this.executing = true;
     if (this.ignoreRest) return;
     this.deadlineKind = Deadline.Head;
     this.deadline = this.clock.now() + this.headersTimeoutMs;
@@ -471,6 +484,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     upgrade: boolean,
     shouldKeepAlive: boolean,
   ): number {
+    this.executing = true;
     if (this.ignoreRest) {
       this.current = null;
       return 0;
@@ -510,6 +524,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   }
 
   onBody(chunk: Buffer): void {
+    this.executing = true;
     const ex = this.current;
     if (ex === null || ex.discard || ex.aborted) return;
     if (ex.shouldBuffer() || ex.bodyQueue !== null) {
@@ -522,6 +537,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   }
 
   onMessageComplete(trailers: string[]): void {
+    this.executing = true;
     const ex = this.current;
     if (ex === null) return;
     this.current = null;
@@ -553,7 +569,20 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private parse(chunk: Buffer): void {
     if (this.ignoreRest && this.current === null) return;
     this.executing = true;
-    const ret = this.parser.execute(chunk);
+    this.parsed(this.parser.execute(chunk), chunk);
+  }
+
+  /** A read the parser consumed, parsed already (its callbacks have run). */
+  onExecute(ret: number | ParseError): void {
+    if (this.closed || this.handedOver) return;
+    this.receivedAny = true;
+    // Bad bytes past the last request this connection serves are no error: `parse` would not even have
+    // parsed them.
+    this.parsed(typeof ret !== 'number' && this.ignoreRest && this.current === null ? 0 : ret, null);
+  }
+
+  /** After one `execute()`; `chunk`: its bytes when they came as a 'data' event. */
+  private parsed(ret: number | ParseError, chunk: Buffer | null): void {
     this.executing = false;
     const up = this.lastUpgrade;
     this.lastUpgrade = null;
@@ -563,7 +592,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     } else if (up !== null) {
       // llhttp stops at the end of an upgrade request: what follows (maybe nothing yet) is the
       // other protocol's, unless the handler answers the request as plain HTTP.
-      up.upgradeHead = chunk.subarray(ret);
+      up.upgradeHead = (chunk ?? this.parser.currentBuffer()).subarray(ret);
       this.upgradeWait = up;
       this.pauseReading();
     }
@@ -927,6 +956,9 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.deadline = 0;
     this.clock.delete(this);
     this.parser.release();
+    // The socket's own reads again. Its stream still thinks a read is under way (nothing was pushed
+    // while the parser read), so its resume() would not start the handle: start it here, paused.
+    if (this.consumed) startHandleReading(socket);
     this.queue.length = 0;
     ex.finished = true;
     this.closed = true;
@@ -947,6 +979,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     if (this.readPaused) return;
     this.readPaused = true;
     this.socket.pause();
+    if (this.consumed) stopHandleReading(this.socket);
   }
 
   private resumeReading(): void {
@@ -960,6 +993,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     if (!this.readPaused) return;
     this.readPaused = false;
     this.socket.resume();
+    if (this.consumed) startHandleReading(this.socket);
   }
 
   private endSocket(): void {

@@ -421,6 +421,8 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
         return;
       }
       this.socket.pause();
+      // The socket's own reads again (see ServerConnection.maybeHandOver).
+      if (this.consumed) startHandleReading(this.socket);
       handler.onUpgrade(
         d.status,
         this.upgradeHeaders,
