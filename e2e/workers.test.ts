@@ -4,6 +4,7 @@
 // killed worker is replaced without failing a request of the other, SIGTERM drains both, and access-log
 // lines of both never interleave on stdout, however long.
 import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +262,99 @@ describe('two workers, one configuration', () => {
       }
     } finally {
       for (const a of agents) a.destroy();
+    }
+  });
+});
+
+describe('configurations handed to the workers in files', () => {
+  const HANDOVER = 'workers: configuration files in a private directory';
+  const KEPT = 'worker: configuration not applied; it serves the last one';
+  const pods = (answers: Served[], pid: number) =>
+    new Set(answers.filter((a) => a.pid === pid).map((a) => `${a.status} ${a.pod?.split('-')[0]}`));
+
+  it('a worker whose file is changed or gone keeps serving its last configuration; files are removed once read', {
+    timeout: 40_000,
+  }, async () => {
+    const { file } = await tempConfig(objects(blue));
+    const gw = await startGateway(['--config', file, '--workers', '2', '--no-access-log']);
+    try {
+      const dir = (await gw.waitForLog((l) => l.msg === HANDOVER)).dir as string;
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      // Both workers read the first configuration's file before the gateway said it listens.
+      expect(readdirSync(dir)).toEqual([]);
+      const [a, b] = workerPids(gw) as [number, number];
+
+      // A changed file: worker `a` is stopped until the file is there, then it reads other bytes.
+      const fileOnce = async (change: (path: string) => void): Promise<void> => {
+        process.kill(a, 'SIGSTOP');
+        try {
+          const { value: name } = await eventually(async () => readdirSync(dir)[0], 'a configuration file');
+          const path = `${dir}/${name}`;
+          expect(statSync(path).mode & 0o777).toBe(0o600);
+          change(path);
+        } finally {
+          process.kill(a, 'SIGCONT');
+        }
+      };
+      const kept = count(gw, KEPT);
+      const notApplied = count(gw, 'workers: a configuration was not applied');
+      await replaceConfig(file, toYaml(objects(green)));
+      await fileOnce((path) => {
+        const bytes = readFileSync(path);
+        bytes[bytes.length >> 1]! ^= 0xff;
+        writeFileSync(path, bytes);
+      });
+      const failed = await gw.waitForLog((l) => l.msg === KEPT && count(gw, KEPT) > kept);
+      expect(failed.pid).toBe(a);
+      expect(failed.error).toMatch(/digest/);
+      await gw.waitForLog(() => count(gw, 'workers: a configuration was not applied') > notApplied);
+      // Worker `a` serves blue still, `b` green; the file is gone once both answered.
+      expect(readdirSync(dir)).toEqual([]);
+      let answers = await servedMany(gw, 8, 'web.w.test');
+      expect(pods(answers, a)).toEqual(new Set(['200 blue']));
+      expect(pods(answers, b)).toEqual(new Set(['200 green']));
+
+      // A file gone before worker `a` reads it: the same.
+      await replaceConfig(file, toYaml(objects(sticky)));
+      await fileOnce((path) => unlinkSync(path));
+      const gone = await gw.waitForLog((l) => l.msg === KEPT && count(gw, KEPT) > kept + 1);
+      expect(gone.pid).toBe(a);
+      expect(gone.error).toMatch(/ENOENT/);
+      answers = await servedMany(gw, 8, 'web.w.test');
+      expect(pods(answers, a)).toEqual(new Set(['200 blue']));
+      expect(pods(answers, b)).toEqual(new Set(['200 sticky']));
+
+      // The next good configuration reaches both.
+      const applied = count(gw, 'configuration applied');
+      await replaceConfig(file, toYaml(objects(green)));
+      await gw.waitForLog(() => count(gw, 'configuration applied') > applied);
+      answers = await servedMany(gw, 8, 'web.w.test');
+      expect(new Set(answers.map((s) => `${s.status} ${s.pod?.split('-')[0]}`))).toEqual(
+        new Set(['200 green']),
+      );
+      expect(new Set(answers.map((s) => s.pid))).toEqual(new Set([a, b]));
+      expect(readdirSync(dir)).toEqual([]);
+
+      expect(await gw.stop('SIGTERM')).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await gw.stop('SIGKILL');
+    }
+  });
+
+  it("a killed primary's directory is removed by the next gateway", { timeout: 30_000 }, async () => {
+    const { file } = await tempConfig(objects(blue));
+    const first = await startGateway(['--config', file, '--workers', '2', '--no-access-log']);
+    const dir = (await first.waitForLog((l) => l.msg === HANDOVER)).dir as string;
+    await first.stop('SIGKILL');
+    expect(existsSync(dir)).toBe(true);
+    const next = await startGateway(['--config', file, '--workers', '2', '--no-access-log']);
+    try {
+      const own = (await next.waitForLog((l) => l.msg === HANDOVER)).dir as string;
+      expect(own).not.toBe(dir);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await next.stop();
     }
   });
 });

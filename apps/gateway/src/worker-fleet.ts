@@ -8,6 +8,7 @@ import type { CertificateStore, CertificateTables } from '@gateway/tls';
 import type { EndpointTable, GatewayConfig } from '@gateway/translate';
 import type { Logger } from 'pino';
 import type { LineSink } from './access-log.js';
+import { type HandedOver, HandoverDir, type PayloadBytes } from './handover.js';
 import type { ConfigTarget } from './serving.js';
 import {
   type ConfigPayload,
@@ -46,14 +47,27 @@ export interface WorkerFleetOptions {
   readonly log: Logger;
   /** Where workers' lines go: the primary's stdout, its only writer. */
   readonly sink: LineSink;
+  /** Where the directory of configuration files may be made, in order (default: handover.ts's). */
+  readonly handoverBases?: readonly string[];
 }
 
 export class WorkerFleet implements ConfigTarget {
   private readonly members = new Map<number, Member>();
   private seq = 0;
   private config: ConfigPayload | undefined;
+  /** The swap that set `config` (later ones, up to `seq`, changed endpoints only). */
+  private configSeq = 0;
   private endpoints: EndpointTable = new Map();
-  private waiters: { seq: number; resolve: () => void }[] = [];
+  /** Configuration files not yet read by every worker that is to read them, oldest first. */
+  private files: { seq: number; handover: HandedOver }[] = [];
+  private readonly handover: HandoverDir;
+  private waiters: {
+    seq: number;
+    resolve: () => void;
+    reject: (err: Error) => void;
+    /** A worker could not apply this swap (it serves the last one). */
+    failed?: string;
+  }[] = [];
   private stopping = false;
   private restartDelay = RESTART_MIN_MS;
   private metricsId = 0;
@@ -64,6 +78,7 @@ export class WorkerFleet implements ConfigTarget {
   private ports: { httpPort: number; httpsPort: number } | undefined;
 
   constructor(private readonly opts: WorkerFleetOptions) {
+    this.handover = new HandoverDir(opts.log, opts.handoverBases);
     // Maps and shared objects cross as they are (structured clone), not through JSON.
     cluster.setupPrimary({
       serialization: 'advanced',
@@ -99,16 +114,28 @@ export class WorkerFleet implements ConfigTarget {
     return [...this.members.values()].map((m) => m.worker.process.pid!);
   }
 
+  /** The directory of configuration files, once there is one (for logs and tests). */
+  get handoverDirectory(): string | undefined {
+    return this.handover.directory;
+  }
+
   setConfig(config: GatewayConfig, _certificates: CertificateTables): Promise<void> {
     this.config = toPayload(config);
     this.endpoints = config.endpoints;
-    return this.broadcast({ t: 'config', seq: ++this.seq, bytes: encodePayload(this.config) });
+    const seq = ++this.seq;
+    this.configSeq = seq;
+    // Serialized only when a worker is there to take it: at start, each gets it with its `init`.
+    const done = this.broadcast(seq, () => ({ t: 'config', seq, payload: this.currentBytes() }));
+    // The previous configuration's file, once every worker has read it.
+    this.sweep();
+    return done;
   }
 
   setEndpoints(endpoints: EndpointTable): Promise<void> {
     const changes = endpointChanges(this.endpoints, endpoints);
     this.endpoints = endpoints;
-    return this.broadcast({ t: 'endpoints', seq: ++this.seq, changes });
+    const seq = ++this.seq;
+    return this.broadcast(seq, () => ({ t: 'endpoints', seq, changes }));
   }
 
   /** Every serving worker's metrics; a worker that does not answer in time is left out of this scrape. */
@@ -154,6 +181,8 @@ export class WorkerFleet implements ConfigTarget {
     }, timeoutMs + 5000);
     await Promise.all(exits);
     clearTimeout(kill);
+    this.files = [];
+    this.handover.close();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
   }
@@ -197,12 +226,19 @@ export class WorkerFleet implements ConfigTarget {
     }
   }
 
-  /** A worker may start: it gets the current configuration, whole, with the endpoints as they are now. */
+  /**
+   * A worker may start: it gets the current configuration, whole (the file the others read, while it is
+   * there), and the endpoints changed since.
+   */
   private init(member: Member): void {
     const current =
       this.config === undefined
         ? undefined
-        : { seq: this.seq, config: { ...this.config, endpoints: this.endpoints } };
+        : {
+            seq: this.seq,
+            payload: this.currentBytes(),
+            changes: endpointChanges(this.config.endpoints, this.endpoints),
+          };
     member.greeted = true;
     this.sendTo(member.worker, {
       t: 'init',
@@ -236,10 +272,13 @@ export class WorkerFleet implements ConfigTarget {
         }
         this.initReady();
         this.settle();
+        this.sweep();
         return;
       case 'applied':
         member.applied = Math.max(member.applied, message.seq);
+        if (message.error !== undefined) this.failedIn(member, message.seq, message.error);
         this.settle();
+        this.sweep();
         return;
       case 'failed':
         this.failure = message.message;
@@ -268,22 +307,68 @@ export class WorkerFleet implements ConfigTarget {
       { worker: member.worker.id, pid: member.worker.process.pid, code, signal, restartInMs: delay },
       'worker exited; starting another',
     );
-    // A swap waiting for this worker waits for it no longer.
+    // A swap waiting for this worker waits for it no longer, nor does a file it was to read.
     this.settle();
+    this.sweep();
     // The replacement takes the dead worker's turn.
     setTimeout(() => {
       if (!this.stopping) this.fork(member.index);
     }, delay).unref();
   }
 
-  /** Sends a swap to every worker; resolves once every worker has it (those that start later get it first). */
-  private broadcast(message: ToWorker & { seq: number }): Promise<void> {
-    for (const m of this.members.values()) if (m.greeted) this.sendTo(m.worker, message);
-    const seq = message.seq;
-    return new Promise((resolve) => {
-      this.waiters.push({ seq, resolve });
+  /**
+   * Sends a swap (made once, if any worker is to get it) to every worker; resolves once every worker has
+   * it (those that start later get it first), rejects if one could not apply it.
+   */
+  private broadcast(seq: number, message: () => ToWorker): Promise<void> {
+    let made: ToWorker | undefined;
+    for (const m of this.members.values()) {
+      if (!m.greeted || !m.worker.isConnected()) continue;
+      made ??= message();
+      this.sendTo(m.worker, made);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq, resolve, reject });
       this.settle();
     });
+  }
+
+  /**
+   * The current configuration's bytes: the file written for it while one is there, else a new one (the
+   * bytes themselves where no file can be written).
+   */
+  private currentBytes(): PayloadBytes {
+    const last = this.files.at(-1);
+    if (last !== undefined && last.seq === this.configSeq) return { handover: last.handover };
+    const bytes = encodePayload(this.config!);
+    const handover = this.handover.write(bytes);
+    if (handover === undefined) return { bytes };
+    this.files.push({ seq: this.configSeq, handover });
+    return { handover };
+  }
+
+  /**
+   * Deletes the files no worker is still to read: a worker reads a file once it has applied every swap
+   * before it, and one that has not been greeted yet will read the current configuration's only.
+   */
+  private sweep(): void {
+    if (this.files.length === 0) return;
+    this.files = this.files.filter(({ seq, handover }) => {
+      for (const m of this.members.values()) {
+        if (m.applied < seq && (m.greeted || seq === this.configSeq)) return true;
+      }
+      this.handover.remove(handover.file);
+      return false;
+    });
+  }
+
+  /** A worker kept its last configuration instead of swap `seq`: said, and that swap's waiter rejects. */
+  private failedIn(member: Member, seq: number, error: string): void {
+    this.opts.log.error(
+      { worker: member.worker.id, pid: member.worker.process.pid, seq, error },
+      'worker: configuration not applied; it serves the last one',
+    );
+    for (const w of this.waiters) if (w.seq === seq) w.failed ??= `worker ${member.worker.id}: ${error}`;
   }
 
   /**
@@ -300,8 +385,9 @@ export class WorkerFleet implements ConfigTarget {
     if (this.firstListening !== undefined) return;
     const still: typeof this.waiters = [];
     for (const w of this.waiters) {
-      if (w.seq <= min) w.resolve();
-      else still.push(w);
+      if (w.seq > min) still.push(w);
+      else if (w.failed === undefined) w.resolve();
+      else w.reject(new Error(w.failed));
     }
     this.waiters = still;
   }

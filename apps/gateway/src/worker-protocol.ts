@@ -3,11 +3,14 @@
 //
 // A configuration crosses as data: the compiled route table is a closure and stays behind; the worker
 // compiles `rules` itself (routing's compileRoutes) and its TLS bindings (CertificateStore.compile), then
-// swaps both in with one DataPlane.setActive. An endpoints-only change sends the changed entries only.
+// swaps both in with one DataPlane.setActive. Its bytes (`v8.serialize`d once) are handed over in a file
+// (handover.ts): the channel carries the file's name. An endpoints-only change sends the changed entries
+// only, over the channel.
 import v8 from 'node:v8';
 import type { MetricsSnapshot } from '@gateway/metrics';
 import { compileRoutes } from '@gateway/routing';
 import type { Endpoint, EndpointTable, GatewayConfig } from '@gateway/translate';
+import type { PayloadBytes } from './handover.js';
 
 /** A GatewayConfig without its compiled route table. */
 export type ConfigPayload = Omit<GatewayConfig, 'routes'>;
@@ -29,21 +32,18 @@ export function fromPayload(payload: ConfigPayload): GatewayConfig {
   return { ...payload, routes: compileRoutes(payload.rules) };
 }
 
+/** Endpoint entries set (or deleted: undefined) since a table. */
+export type EndpointChanges = [string, readonly Endpoint[] | undefined][];
+
 /** The entries of `next` that are not those of `previous` (undefined: the key is gone). */
-export function endpointChanges(
-  previous: EndpointTable,
-  next: EndpointTable,
-): [string, readonly Endpoint[] | undefined][] {
-  const changes: [string, readonly Endpoint[] | undefined][] = [];
+export function endpointChanges(previous: EndpointTable, next: EndpointTable): EndpointChanges {
+  const changes: EndpointChanges = [];
   for (const [key, list] of next) if (previous.get(key) !== list) changes.push([key, list]);
   for (const key of previous.keys()) if (!next.has(key)) changes.push([key, undefined]);
   return changes;
 }
 
-export function withChanges(
-  table: EndpointTable,
-  changes: readonly [string, readonly Endpoint[] | undefined][],
-): EndpointTable {
+export function withChanges(table: EndpointTable, changes: Readonly<EndpointChanges>): EndpointTable {
   const next = new Map(table);
   for (const [key, list] of changes) {
     if (list === undefined) next.delete(key);
@@ -61,15 +61,18 @@ export type ToWorker =
       defaultCertPem: string;
       /** Its turn among the workers (the order in which they opened the ports) and their number. */
       worker: { index: number; count: number };
-      /** The configuration to serve before listening (none yet in a cluster that is still listing). */
-      current?: { seq: number; config: ConfigPayload };
+      /**
+       * The configuration to serve before listening (none yet in a cluster that is still listing): the
+       * current one's bytes, and the endpoints changed since it was made.
+       */
+      current?: { seq: number; payload: PayloadBytes; changes: EndpointChanges };
     }
   /**
-   * `bytes`: the ConfigPayload, `v8.serialize`d once for every worker (10,000 Ingresses: 12 MB and
-   * ~75 ms to serialize; the channel then copies bytes instead of walking the graph once per worker).
+   * `payload`: the ConfigPayload, `v8.serialize`d once for every worker (10,000 Ingresses: 12 MB and
+   * ~75 ms to serialize), in a file they all read (or inline, where no file can be written).
    */
-  | { t: 'config'; seq: number; bytes: Uint8Array }
-  | { t: 'endpoints'; seq: number; changes: [string, readonly Endpoint[] | undefined][] }
+  | { t: 'config'; seq: number; payload: PayloadBytes }
+  | { t: 'endpoints'; seq: number; changes: EndpointChanges }
   | { t: 'metrics'; id: number }
   | { t: 'shutdown'; timeoutMs: number };
 
@@ -78,7 +81,8 @@ export type FromWorker =
   /** Its message handler is set: messages sent before this could be lost while the module loads. */
   | { t: 'hello' }
   | { t: 'listening'; http: number; https: number; seq: number }
-  | { t: 'applied'; seq: number }
+  /** `error`: it could not apply that configuration (read, check or compile) and serves the last one. */
+  | { t: 'applied'; seq: number; error?: string }
   /** It cannot serve (its ports would not open): it exits next. */
   | { t: 'failed'; message: string }
   | { t: 'metrics'; id: number; metrics: MetricsSnapshot }

@@ -9,10 +9,11 @@ import type { EndpointTable } from '@gateway/translate';
 import { pino } from 'pino';
 import type { LineSink } from './access-log.js';
 import type { Flags } from './flags.js';
+import { type PayloadBytes, readPayloadBytes } from './handover.js';
 import { LocalServing } from './serving.js';
 import {
-  type ConfigPayload,
   decodePayload,
+  type EndpointChanges,
   type FromWorker,
   fromPayload,
   type ToWorker,
@@ -66,17 +67,18 @@ export function runWorker(flags: Flags): void {
   let endpoints: EndpointTable = new Map();
   let stopping = false;
 
-  const apply = (seq: number, payload: ConfigPayload): void => {
-    try {
-      const config = fromPayload(payload);
-      const compiled = certificates!.compile(config.tls);
-      serving!.setConfig(config, compiled.certificates);
-      endpoints = config.endpoints;
-    } catch (err) {
-      // The primary compiled the same data already; if this worker cannot, it keeps what it serves.
-      log.error({ err, seq }, 'worker: configuration not applied; keeping the last one');
-    }
-    send({ t: 'applied', seq });
+  /**
+   * Reads, checks, decodes and compiles a configuration and swaps it in; throws (keeping what this worker
+   * serves) when any step fails.
+   */
+  const apply = (ref: PayloadBytes, changes: Readonly<EndpointChanges> = []): void => {
+    const payload = decodePayload(readPayloadBytes(ref));
+    const config = fromPayload(
+      changes.length === 0 ? payload : { ...payload, endpoints: withChanges(payload.endpoints, changes) },
+    );
+    const compiled = certificates!.compile(config.tls);
+    serving!.setConfig(config, compiled.certificates);
+    endpoints = config.endpoints;
   };
 
   const stop = (timeoutMs: number): void => {
@@ -100,8 +102,9 @@ export function runWorker(flags: Flags): void {
         certificates = CertificateStore.withDefault(message.defaultKeyPem, message.defaultCertPem);
         metrics = new GatewayMetrics({ scope: 'traffic' });
         serving = new LocalServing(flags, certificates, metrics, log, sink, message.worker);
-        // Serve nothing before the configuration the primary has: it is applied, then the ports open.
-        if (message.current !== undefined) apply(message.current.seq, message.current.config);
+        // Serve nothing before the configuration the primary has: it is applied, then the ports open. A
+        // worker that cannot apply it does not listen: it says why and exits, and the primary decides.
+        if (message.current !== undefined) apply(message.current.payload, message.current.changes);
         const ports = await serving.dataPlane.listen();
         send({
           t: 'listening',
@@ -112,7 +115,15 @@ export function runWorker(flags: Flags): void {
         return;
       }
       case 'config':
-        apply(message.seq, decodePayload(message.bytes));
+        try {
+          apply(message.payload);
+          send({ t: 'applied', seq: message.seq });
+        } catch (err) {
+          // A file gone, cut short or changed, or a configuration this worker cannot compile (the primary
+          // compiled the same data already): it keeps serving the last one, and says so.
+          log.error({ err, seq: message.seq }, 'worker: configuration not applied; keeping the last one');
+          send({ t: 'applied', seq: message.seq, error: (err as Error).message });
+        }
         return;
       case 'endpoints':
         endpoints = withChanges(endpoints, message.changes);
