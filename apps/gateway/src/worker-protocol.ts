@@ -15,9 +15,10 @@ import type { PayloadBytes } from './handover.js';
 /** A GatewayConfig without its compiled route table. */
 export type ConfigPayload = Omit<GatewayConfig, 'routes'>;
 
+/** Field by field: `routes` is compiled when first read (translate), and the primary never needs it. */
 export function toPayload(config: GatewayConfig): ConfigPayload {
-  const { routes: _compiled, ...data } = config;
-  return data;
+  const { backends, endpoints, tls, rules, summary } = config;
+  return { backends, endpoints, tls, rules, summary };
 }
 
 export function encodePayload(payload: ConfigPayload): Uint8Array {
