@@ -30,12 +30,13 @@ import { parseArgs } from 'node:util';
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { endpointSlice, generateObjects, hostOf, ingress } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
-import { guardRun, median, namedBackend, sleep } from './run-support.mjs';
+import { guardRun, median, namedBackend, printUsage, sleep } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', default: false },
     ingresses: { type: 'string', default: '10000' },
     changes: { type: 'string', default: '10' },
     recompiles: { type: 'string', default: '5' },
@@ -50,6 +51,10 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string', default: '600' },
   },
 });
+if (values.help) {
+  printUsage(import.meta.url);
+  process.exit(0);
+}
 const N = Number(values.ingresses);
 const CHANGES = Number(values.changes);
 const RECOMPILES = Number(values.recompiles);

@@ -35,12 +35,13 @@ import {
   writeYamlDirectory,
 } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
-import { guardRun, median, namedBackend, sleep } from './run-support.mjs';
+import { guardRun, median, namedBackend, printUsage, sleep } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const { values } = parseArgs({
   options: {
+    help: { type: 'boolean', default: false },
     ingresses: { type: 'string', default: '10000' },
     namespaces: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
@@ -56,6 +57,10 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string', default: '600' },
   },
 });
+if (values.help) {
+  printUsage(import.meta.url);
+  process.exit(0);
+}
 const N = Number(values.ingresses);
 const NAMESPACES = Number(values.namespaces);
 const RUNS = Number(values.runs);

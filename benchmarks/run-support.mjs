@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 // What the scale benchmarks share around a run: cleanups that run in reverse on every way out, a
@@ -59,4 +60,15 @@ export async function namedBackend(ip, name, cleanups) {
   });
   cleanups.push(() => new Promise((r) => server.close(r)).finally(() => server.closeAllConnections()));
   return { ip, name, port: server.address().port };
+}
+
+/** `--help`: the comment block the script opens with, which says what it does and how to run it. */
+export function printUsage(scriptUrl) {
+  const text = readFileSync(new URL(scriptUrl), 'utf8');
+  const lines = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  console.log(lines.join('\n'));
 }

@@ -291,6 +291,12 @@ describe('configurations handed to the workers in files', () => {
           const { value: name } = await eventually(async () => readdirSync(dir)[0], 'a configuration file');
           const path = `${dir}/${name}`;
           expect(statSync(path).mode & 0o777).toBe(0o600);
+          // Only once worker `b` has read it (its read moves the access time past the write's: /dev/shm
+          // is mounted relatime here), or `b` would read the change too.
+          await eventually(async () => {
+            const times = statSync(path, { bigint: true });
+            return times.atimeNs > times.mtimeNs;
+          }, 'worker b reading the configuration file');
           change(path);
         } finally {
           process.kill(a, 'SIGCONT');
