@@ -291,10 +291,6 @@ export class Http1Parser {
     this.native.unconsume();
   }
 
-  get isConsuming(): boolean {
-    return this.consumed !== null;
-  }
-
   /** The bytes of the read being handled; only inside `onExecute`. */
   currentBuffer(): Buffer {
     return this.native.getCurrentBuffer();
