@@ -42,23 +42,58 @@ export interface RouteTable<T> {
  * conflict). `equivalent`: different spelling, same meaning (Prefix `/foo` and `/foo/`; Prefix and
  * ImplementationSpecific on the same path).
  */
-export interface ShadowedRule<T> {
-  readonly rule: RouteRule<T>;
+export interface ShadowedRule<R> {
+  readonly rule: R;
   readonly index: number;
-  readonly by: RouteRule<T>;
+  readonly by: R;
   readonly byIndex: number;
   readonly reason: 'duplicate' | 'equivalent';
 }
 
 export interface CompiledRouteTable<T> extends RouteTable<T> {
   /** The rules that lost to an earlier one, in input order (same as `findShadowedRules(input.rules)`). */
-  readonly shadowed: readonly ShadowedRule<T>[];
+  readonly shadowed: readonly ShadowedRule<RouteRule<T>>[];
 }
 
+/** What conflicts are settled on: a rule without its target (translate passes its path candidates). */
+export type RuleKey = Pick<RouteRule<unknown>, 'host' | 'path' | 'pathType'>;
+
 interface HostRoutes<T> {
+  /** Never changed once the table is compiled; may be shared with tables compiled before (`reuse`). */
+  exact: Map<string, T>;
+  prefix: PrefixTree<T>;
+  fallback: T | undefined;
+}
+
+/** The paths of one host as built from one run of rules, kept for the next compile (`reuse`). */
+interface HostPaths<T> {
+  readonly rules: readonly RouteRule<T>[];
   readonly exact: Map<string, T>;
   readonly prefix: PrefixTree<T>;
-  fallback: T | undefined;
+}
+
+/** By the first rule of the run: a run of the same rule objects gets the same paths again. */
+const RUNS = new WeakMap<object, HostPaths<unknown>>();
+
+export interface CompileOptions {
+  /**
+   * Reuse the paths of a host whose rules are the same objects, in the same order, as at an earlier
+   * compile (translate keeps a rule object while nothing it reads changes): a rebuild after one change
+   * then builds the trees of that host only. Off for rules that are new objects each time (a worker's,
+   * deserialized), where it could only cost.
+   */
+  readonly reuse?: boolean;
+}
+
+function sameRun<T>(
+  known: readonly RouteRule<T>[],
+  rules: readonly RouteRule<T>[],
+  start: number,
+  end: number,
+) {
+  if (known.length !== end - start) return false;
+  for (let i = 0; i < known.length; i++) if (known[i] !== rules[start + i]) return false;
+  return true;
 }
 
 /** `*.example.com` → `example.com`; anything else is not a wildcard. */
@@ -72,12 +107,12 @@ function prefixKey(path: string): string {
 }
 
 /** See `ShadowedRule`. Hosts are compared case-insensitively. */
-export function findShadowedRules<T>(rules: readonly RouteRule<T>[]): ShadowedRule<T>[] {
+export function findShadowedRules<R extends RuleKey>(rules: readonly R[]): ShadowedRule<R>[] {
   // Host → match key (the Exact path, or the Prefix key) → first rule: nested maps rather than one key
   // string per rule, which was built and hashed for each of 50,000 rules on every compile.
   const firstExact = new Map<string, Map<string, number>>();
   const firstPrefix = new Map<string, Map<string, number>>();
-  const shadowed: ShadowedRule<T>[] = [];
+  const shadowed: ShadowedRule<R>[] = [];
   for (let index = 0; index < rules.length; index++) {
     const rule = rules[index]!;
     const host = rule.host.toLowerCase();
@@ -108,12 +143,90 @@ export function findShadowedRules<T>(rules: readonly RouteRule<T>[]): ShadowedRu
  * the rules without a host. Within the chosen host the longest matching path wins (in path elements); on
  * a tie Exact beats Prefix. No path matches: the host's default, else `catchAll`, else `undefined`.
  */
-export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<T> {
+export function compileRoutes<T>(
+  input: RouteTableInput<T>,
+  options: CompileOptions = {},
+): CompiledRouteTable<T> {
   const exactHosts = new Map<string, HostRoutes<T>>();
   const wildcardHosts = new Map<string, HostRoutes<T>>();
   let anyHost: HostRoutes<T> | undefined;
+  const fresh = (): HostRoutes<T> => ({ exact: new Map(), prefix: new PrefixTree(), fallback: undefined });
+  let created = false;
+  const hostRoutes = (rawHost: string): HostRoutes<T> => {
+    created = false;
+    const host = rawHost.toLowerCase();
+    if (host === '') {
+      if (anyHost === undefined) {
+        anyHost = fresh();
+        created = true;
+      }
+      return anyHost;
+    }
+    const parent = wildcardParent(host);
+    const map = parent === undefined ? exactHosts : wildcardHosts;
+    const key = parent ?? host;
+    let routes = map.get(key);
+    if (routes === undefined) {
+      routes = fresh();
+      created = true;
+      map.set(key, routes);
+    }
+    return routes;
+  };
+  const insert = (routes: HostRoutes<T>, start: number, end: number): void => {
+    for (let i = start; i < end; i++) {
+      const rule = rules[i]!;
+      if (rule.pathType === 'Exact') {
+        if (!routes.exact.has(rule.path)) routes.exact.set(rule.path, rule.target);
+      } else {
+        routes.prefix.insert(prefixKey(rule.path), rule.target);
+      }
+    }
+  };
 
-  // Rules come grouped by Ingress, so runs of one host are the common case: remember the last one.
+  // Rules come grouped by Ingress, so a host's rules are mostly one run: handled a run at a time.
+  // Indexed: compiled once per rebuild, mostly before V8 optimises it (no iterator result per rule).
+  const rules = input.rules;
+  const reuse = options.reuse === true;
+  /** Hosts built from one run of this input so far: where the run is; `borrowed`, paths reused. */
+  const single = new Map<HostRoutes<T>, { start: number; end: number; borrowed: boolean }>();
+  for (let start = 0; start < rules.length; ) {
+    const host = rules[start]!.host;
+    let end = start + 1;
+    while (end < rules.length && rules[end]!.host === host) end++;
+    const routes = hostRoutes(host);
+    if (created) {
+      const known = reuse ? (RUNS.get(rules[start]!) as HostPaths<T> | undefined) : undefined;
+      const borrowed = known !== undefined && sameRun(known.rules, rules, start, end);
+      if (borrowed) {
+        routes.exact = known.exact;
+        routes.prefix = known.prefix;
+      } else insert(routes, start, end);
+      if (reuse) single.set(routes, { start, end, borrowed });
+    } else {
+      const first = single.get(routes);
+      if (first !== undefined) {
+        // A second run of the host: its paths are this table's alone from now on (and not kept).
+        single.delete(routes);
+        if (first.borrowed) {
+          routes.exact = new Map();
+          routes.prefix = new PrefixTree();
+          insert(routes, first.start, first.end);
+        }
+      }
+      insert(routes, start, end);
+    }
+    start = end;
+  }
+  for (const [routes, run] of single) {
+    if (run.borrowed) continue;
+    const paths: HostPaths<T> = {
+      rules: rules.slice(run.start, run.end),
+      exact: routes.exact,
+      prefix: routes.prefix,
+    };
+    RUNS.set(rules[run.start]!, paths);
+  }
   let lastHost: string | undefined;
   let lastRoutes: HostRoutes<T> | undefined;
   const routesFor = (rawHost: string): HostRoutes<T> => {
@@ -122,34 +235,6 @@ export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<
     lastHost = rawHost;
     return lastRoutes;
   };
-  const hostRoutes = (rawHost: string): HostRoutes<T> => {
-    const host = rawHost.toLowerCase();
-    if (host === '') {
-      anyHost ??= { exact: new Map(), prefix: new PrefixTree(), fallback: undefined };
-      return anyHost;
-    }
-    const parent = wildcardParent(host);
-    const map = parent === undefined ? exactHosts : wildcardHosts;
-    const key = parent ?? host;
-    let routes = map.get(key);
-    if (routes === undefined) {
-      routes = { exact: new Map(), prefix: new PrefixTree(), fallback: undefined };
-      map.set(key, routes);
-    }
-    return routes;
-  };
-
-  // Indexed: compiled once per rebuild, mostly before V8 optimises it (no iterator result per rule).
-  const rules = input.rules;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    const routes = routesFor(rule.host);
-    if (rule.pathType === 'Exact') {
-      if (!routes.exact.has(rule.path)) routes.exact.set(rule.path, rule.target);
-    } else {
-      routes.prefix.insert(prefixKey(rule.path), rule.target);
-    }
-  }
   for (const { host, target } of input.hostDefaults ?? []) {
     const routes = routesFor(host);
     if (routes.fallback === undefined) routes.fallback = target;
@@ -158,10 +243,10 @@ export function compileRoutes<T>(input: RouteTableInput<T>): CompiledRouteTable<
   const catchAll = input.catchAll;
   const hasWildcards = wildcardHosts.size > 0;
   // Computed on first use: translate settles conflicts before it compiles, and the gateway never reads it.
-  let shadowed: readonly ShadowedRule<T>[] | undefined;
+  let shadowed: readonly ShadowedRule<RouteRule<T>>[] | undefined;
 
   return {
-    get shadowed(): readonly ShadowedRule<T>[] {
+    get shadowed(): readonly ShadowedRule<RouteRule<T>>[] {
       shadowed ??= findShadowedRules(input.rules);
       return shadowed;
     },

@@ -72,6 +72,55 @@ describe('compileRoutes agrees with the naive matcher', () => {
   });
 });
 
+/**
+ * Rebuilds as translate makes them: each input takes rule objects of the one before (same objects, some
+ * dropped, some moved, fresh ones added), compiled with `reuse`. Every table, the earlier ones too once
+ * later ones reused their paths, must answer as the naive matcher does for its own input.
+ */
+const rebuilds = fc
+  .tuple(
+    input,
+    fc.array(
+      fc.record({
+        keep: fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        rotate: fc.nat({ max: 11 }),
+        added: fc.array(fc.record({ host: fc.constantFrom(...ruleHosts), path, pathType }), { maxLength: 4 }),
+      }),
+      { minLength: 1, maxLength: 5 },
+    ),
+  )
+  .map(([first, edits]) => {
+    const inputs: RouteTableInput<number>[] = [first];
+    let target = 1000;
+    for (const edit of edits) {
+      const previous = inputs[inputs.length - 1]!.rules;
+      const kept = previous.filter((_, i) => edit.keep[i] ?? true);
+      const cut = kept.length === 0 ? 0 : edit.rotate % kept.length;
+      // A rotation keeps runs of one host together mostly, and splits or joins some.
+      const moved = [...kept.slice(cut), ...kept.slice(0, cut)];
+      const fresh = edit.added.map((r) => ({ ...r, target: target++ }));
+      inputs.push({ ...first, rules: [...moved, ...fresh] });
+    }
+    return inputs;
+  });
+
+describe('compileRoutes with reuse', () => {
+  it('agrees with the naive matcher at every rebuild, and earlier tables keep answering as they did', () => {
+    fc.assert(
+      fc.property(rebuilds, requests, (inputs, reqs) => {
+        const tables = inputs.map((routes) => compileRoutes(routes, { reuse: true }));
+        tables.forEach((table, k) => {
+          for (const [host, raw] of reqs) {
+            const p = normalizePath(raw)!;
+            expect(table.match(host, p), `table ${k}: ${host} ${p}`).toBe(naiveMatch(inputs[k]!, host, p));
+          }
+        });
+      }),
+      runs,
+    );
+  });
+});
+
 /** A request host that the rule's host (and no more specific host) owns. */
 function requestHostFor(ruleHost: string): string {
   if (ruleHost === '') return 'unlisted.test';

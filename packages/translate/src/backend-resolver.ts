@@ -48,102 +48,77 @@ export class BackendResolver {
     this.#index = new EndpointIndex(snapshot);
   }
 
-  /** Resolutions by namespace, Service name, then port (number, or name): many paths share one. */
-  readonly #resolved = new Map<string, Map<string, Map<number | string, BackendResolution>>>();
-
-  resolve(namespace: string, ref: IngressBackend): BackendResolution {
-    const service = ref.service;
-    const port = service?.port?.number ?? service?.port?.name;
-    if (service === undefined || port === undefined) return this.#resolve(namespace, ref);
-    let byName = this.#resolved.get(namespace);
-    if (byName === undefined) {
-      byName = new Map();
-      this.#resolved.set(namespace, byName);
-    }
-    let byPort = byName.get(service.name);
-    if (byPort === undefined) {
-      byPort = new Map();
-      byName.set(service.name, byPort);
-    }
-    const known = byPort.get(port);
-    if (known !== undefined) return known;
-    const resolution = this.#resolve(namespace, ref);
-    byPort.set(port, resolution);
+  /**
+   * `serviceKey`: `namespace/service` of `ref`, when the caller made it once (a path of an unchanged
+   * Ingress keeps its own), so 50,000 paths do not build 50,000 keys at every rebuild; `port`: the port
+   * `ref` names (number or name), when the caller has it.
+   */
+  resolve(
+    namespace: string,
+    ref: IngressBackend,
+    serviceKey?: string,
+    port: number | string | undefined = ref.service?.port?.number ?? ref.service?.port?.name,
+  ): BackendResolution {
+    // The paths of an Ingress mostly name one Service port, one after the other (and share the key):
+    // answered without reading `ref` (see IngressPath).
+    if (serviceKey !== undefined && serviceKey === this.#lastKey && port === this.#lastPort)
+      return this.#last!;
+    const wanted = ref.service;
+    if (wanted === undefined) return noService(ref);
+    const resolution = this.#resolveNamed(namespace, wanted, serviceKey);
+    this.#lastKey = serviceKey;
+    this.#lastPort = port;
+    this.#last = resolution;
     return resolution;
   }
 
-  #resolve(namespace: string, ref: IngressBackend): BackendResolution {
-    if (ref.service === undefined) {
-      const what = ref.resource === undefined ? 'no service' : `resource backend (${ref.resource.kind})`;
-      return problem(ref.resource === undefined ? 'service' : 'resource', `${what} is not supported: 503`);
-    }
-    const { name, port } = ref.service;
-    const service = this.#services.get(`${namespace}/${name}`);
-    if (service === undefined) return problem('service.name', `Service ${namespace}/${name} not found: 503`);
-    const spec = service.object.spec ?? {};
-    const ports = spec.ports ?? [];
-    if (port === undefined || (port.number === undefined && port.name === undefined)) {
-      return problem('service.port', `no port of Service ${namespace}/${name} given: 503`);
-    }
+  #lastKey: string | undefined;
+  #lastPort: number | string | undefined;
+  #last: BackendResolution | undefined;
 
-    if (spec.type === 'ExternalName' && ports.length === 0) {
-      // ingress-nginx: an ExternalName Service without ports is reached on the Ingress's port number.
-      if (port.number === undefined) {
-        return problem(
-          'service.port.name',
-          `ExternalName Service ${namespace}/${name} lists no ports: give the port by number: 503`,
-        );
-      }
-      return { backend: this.#build(service, port.number, port.number) };
+  #resolveNamed(namespace: string, wanted: ServiceRef, serviceKey: string | undefined): BackendResolution {
+    const key = serviceKey ?? `${namespace}/${wanted.name}`;
+    const service = this.#services.get(key);
+    if (service === undefined)
+      return problem('service.name', `Service ${namespace}/${wanted.name} not found: 503`);
+    const port = wanted.port?.number ?? wanted.port?.name;
+    if (port === undefined) return resolveOn(service, wanted).resolution;
+    let byPort = RESOLVED.get(service);
+    if (byPort === undefined) {
+      byPort = new Map();
+      RESOLVED.set(service, byPort);
     }
-
-    const servicePort =
-      port.number !== undefined
-        ? ports.find((p) => p.port === port.number)
-        : ports.find((p) => p.name === port.name);
-    if (servicePort === undefined) {
-      const field = port.number !== undefined ? 'service.port.number' : 'service.port.name';
-      const wanted = port.number ?? `"${port.name}"`;
-      return problem(field, `Service ${namespace}/${name} has no port ${wanted}: 503`);
+    let resolved = byPort.get(port);
+    if (resolved === undefined) {
+      resolved = resolveOn(service, wanted);
+      byPort.set(port, resolved);
     }
-    if (spec.type === 'ExternalName') {
-      return { backend: this.#build(service, servicePort.port, externalPort(servicePort)) };
-    }
-    return { backend: this.#build(service, servicePort.port, servicePort) };
+    const backend = resolved.resolution.backend;
+    if (backend === undefined) return resolved.resolution;
+    // Two ports of a Service may share a number (TCP and UDP): the first backend built for a key wins.
+    const existing = this.#built.get(backend.key);
+    if (existing === undefined) this.#register(service, key, backend, resolved.target!);
+    else if (existing !== backend) return { backend: existing };
+    return resolved.resolution;
   }
 
-  /** `target`: the port to connect to (ExternalName) or the Service port whose endpoints to use. */
-  #build(service: SourcedObject<Service>, keyPort: number, target: number | ServicePort): Backend {
-    const namespace = namespaceOf(service);
-    const name = service.object.metadata.name;
-    const key = `${namespace}/${name}:${keyPort}`;
-    const existing = this.#built.get(key);
-    if (existing !== undefined) return existing;
-    const spec = service.object.spec ?? {};
-    const external = typeof target === 'number';
-    const backend: Backend = {
-      key,
-      namespace,
-      service: name,
-      portName: external ? undefined : (target.name ?? ''),
-      external,
-      ...(spec.sessionAffinity === 'ClientIP'
-        ? {
-            affinity: {
-              timeoutSeconds:
-                spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS,
-            },
-          }
-        : {}),
-    };
-    this.#built.set(key, backend);
+  /**
+   * `serviceKey`: `namespace/name` of `service`; `target`: the port to connect to (ExternalName) or the
+   * Service port whose endpoints to use.
+   */
+  #register(
+    service: SourcedObject<Service>,
+    serviceKey: string,
+    backend: Backend,
+    target: number | ServicePort,
+  ): void {
+    this.#built.set(backend.key, backend);
     this.endpoints.set(
-      key,
-      external
+      backend.key,
+      typeof target === 'number'
         ? this.#externalEndpoints(service, target)
-        : this.#index.endpointsOf(`${namespace}/${name}`, target.name ?? ''),
+        : this.#index.endpointsOf(serviceKey, target.name ?? ''),
     );
-    return backend;
   }
 
   #externalEndpoints(service: SourcedObject<Service>, port: number): Endpoint[] {
@@ -171,6 +146,91 @@ export class BackendResolver {
     this.#reported.add(id);
     this.#diagnostics.push(diagnosticFor(service, 'warning', field, message));
   }
+}
+
+/** A resolution against one Service object and, when it built a backend, what its endpoints come from. */
+interface Resolved {
+  readonly resolution: BackendResolution;
+  readonly target?: number | ServicePort;
+}
+
+/**
+ * Resolutions by Service object and the Ingress's port (number or name): a function of the two, made
+ * once per object, so an unchanged Service keeps its Backend (and the routes reaching it stay the same
+ * objects, with their per-route state) across rebuilds. Its endpoints are looked up at every rebuild.
+ */
+const RESOLVED = new WeakMap<SourcedObject<Service>, Map<number | string, Resolved>>();
+
+type ServiceRef = NonNullable<IngressBackend['service']>;
+
+function noService(ref: IngressBackend): BackendResolution {
+  const what = ref.resource === undefined ? 'no service' : `resource backend (${ref.resource.kind})`;
+  return problem(ref.resource === undefined ? 'service' : 'resource', `${what} is not supported: 503`);
+}
+
+function resolveOn(service: SourcedObject<Service>, wanted: ServiceRef): Resolved {
+  const namespace = namespaceOf(service);
+  const { name, port } = wanted;
+  const spec = service.object.spec ?? {};
+  const ports = spec.ports ?? [];
+  if (port === undefined || (port.number === undefined && port.name === undefined)) {
+    return { resolution: problem('service.port', `no port of Service ${namespace}/${name} given: 503`) };
+  }
+  if (spec.type === 'ExternalName' && ports.length === 0) {
+    // ingress-nginx: an ExternalName Service without ports is reached on the Ingress's port number.
+    if (port.number === undefined) {
+      return {
+        resolution: problem(
+          'service.port.name',
+          `ExternalName Service ${namespace}/${name} lists no ports: give the port by number: 503`,
+        ),
+      };
+    }
+    return { resolution: { backend: backendOf(service, port.number, false) }, target: port.number };
+  }
+  const servicePort =
+    port.number !== undefined
+      ? ports.find((p) => p.port === port.number)
+      : ports.find((p) => p.name === port.name);
+  if (servicePort === undefined) {
+    const field = port.number !== undefined ? 'service.port.number' : 'service.port.name';
+    const wantedPort = port.number ?? `"${port.name}"`;
+    return { resolution: problem(field, `Service ${namespace}/${name} has no port ${wantedPort}: 503`) };
+  }
+  if (spec.type === 'ExternalName') {
+    return {
+      resolution: { backend: backendOf(service, servicePort.port, false) },
+      target: externalPort(servicePort),
+    };
+  }
+  return { resolution: { backend: backendOf(service, servicePort.port, servicePort) }, target: servicePort };
+}
+
+/** `servicePort`: the Service port whose endpoints it uses; false for an ExternalName (no endpoints). */
+function backendOf(
+  service: SourcedObject<Service>,
+  keyPort: number,
+  servicePort: ServicePort | false,
+): Backend {
+  const namespace = namespaceOf(service);
+  const name = service.object.metadata.name;
+  const spec = service.object.spec ?? {};
+  const external = servicePort === false;
+  return {
+    key: `${namespace}/${name}:${keyPort}`,
+    namespace,
+    service: name,
+    portName: external ? undefined : (servicePort.name ?? ''),
+    external,
+    ...(spec.sessionAffinity === 'ClientIP'
+      ? {
+          affinity: {
+            timeoutSeconds:
+              spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS,
+          },
+        }
+      : {}),
+  };
 }
 
 /** ExternalName: the Service port's numeric `targetPort`, else its `port` (unset or named target). */

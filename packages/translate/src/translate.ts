@@ -4,19 +4,19 @@ import type { Diagnostic, Ingress, IngressBackend, Snapshot, SourcedObject } fro
 import {
   compileRoutes,
   findShadowedRules,
-  normalizePath,
   type RouteRule,
   type RouteTable,
   type RouteTableInput,
 } from '@gateway/routing';
-import { type AnnotationReview, reviewAnnotations } from './annotations/review.js';
+import { type AnnotationReview, reviewedAnnotations } from './annotations/review.js';
 import { BackendResolver } from './backend-resolver.js';
 import { selectIngresses } from './class-filter.js';
 import type { Backend, Endpoint, GatewayConfig, Route } from './config.js';
 import { diagnosticFor, namespaceOf, objectName } from './diagnostics.js';
 import { compareStrings, sortIngresses } from './ingress-order.js';
+import { type IngressPath, ingressPaths, ruleOfPath } from './ingress-paths.js';
 import { defaultTranslateOptions, type TranslateOptions } from './options.js';
-import { type PathCandidate, pathField, regexPathWarnings } from './regex-paths.js';
+import { pathField, regexPathWarnings } from './regex-paths.js';
 import { bindTls, ruleHosts, type TlsHosts } from './tls-bindings.js';
 
 /** An Ingress the class filter leaves to another controller. */
@@ -57,13 +57,6 @@ export interface TranslateResult {
   readonly unhonouredAnnotations: ReadonlyMap<string, number>;
 }
 
-/** One `spec.rules[i].http.paths[j]` that passed its own checks, before conflicts are settled. */
-interface Candidate extends PathCandidate {
-  readonly backend: IngressBackend;
-  /** Its index among all candidates: findShadowedRules takes the candidates as rules and reports it. */
-  readonly target: number;
-}
-
 export function translate(
   snapshot: Snapshot,
   options: TranslateOptions = defaultTranslateOptions(),
@@ -76,7 +69,7 @@ export function translate(
   // Sorted once; the filters below keep the order.
   const oursByAge = sortIngresses(ours);
   for (const ingress of oursByAge) {
-    const review = reviewAnnotations(ingress, serveAccess);
+    const review = reviewedAnnotations(ingress, serveAccess);
     reviews.set(ingress, review);
     diagnostics.push(...review.diagnostics);
   }
@@ -139,17 +132,21 @@ export function translate(
     return route;
   };
 
-  const candidates: Candidate[] = [];
+  const candidates: IngressPath[] = [];
   // Indexed loops over the large arrays here: translate runs once per rebuild, mostly before V8 optimises
   // it, and an unoptimised for-of allocates an iterator result per element (50,000 paths, each loop).
-  for (let i = 0; i < ingresses.length; i++) addCandidates(ingresses[i]!, candidates, diagnostics);
+  for (let i = 0; i < ingresses.length; i++) {
+    const read = ingressPaths(ingresses[i]!);
+    for (let j = 0; j < read.paths.length; j++) candidates.push(read.paths[j]!);
+    for (let j = 0; j < read.diagnostics.length; j++) diagnostics.push(read.diagnostics[j]!);
+  }
   for (const d of regexPathWarnings(candidates, reviewOf, (ingress) => !blocked.has(ingress)))
     diagnostics.push(d);
   const shadowed = new Set<number>();
   for (const s of findShadowedRules(candidates)) {
     shadowed.add(s.index);
-    const loser = candidates[s.index]!;
-    const winner = candidates[s.byIndex]!;
+    const loser = s.rule;
+    const winner = s.by;
     const where =
       winner.ingress === loser.ingress
         ? `${pathField(winner)} of this Ingress`
@@ -162,15 +159,29 @@ export function translate(
     diagnostics.push(diagnosticFor(loser.ingress, 'warning', pathField(loser), message));
   }
   const rules: RouteRule<Route>[] = [];
+  // What depends on the Ingress only is looked up when the Ingress changes (candidates come grouped).
+  let ingress: SourcedObject<Ingress> | undefined;
+  let review: AnnotationReview | undefined;
+  let isBlocked = false;
   for (let i = 0; i < candidates.length; i++) {
+    if (shadowed.size > 0 && shadowed.has(i)) continue;
     const c = candidates[i]!;
-    if (shadowed.size > 0 && shadowed.has(c.target)) continue;
-    rules.push({
-      host: c.host,
-      path: c.path,
-      pathType: c.pathType,
-      target: routeTo(c.ingress, c.backend, () => `${pathField(c)}.backend`, c.host, c.path),
-    });
+    if (c.ingress !== ingress) {
+      ingress = c.ingress;
+      review = reviewOf(ingress);
+      isBlocked = blocked.size > 0 && blocked.has(ingress);
+    }
+    const tlsRedirect = redirectsToHttps(review!, tls.hosts.covers(c.host));
+    if (isBlocked) {
+      rules.push(ruleOfPath(c, undefined, true, tlsRedirect));
+      continue;
+    }
+    const resolved = resolver.resolve(namespaceOf(c.ingress), c.backend, c.serviceKey, c.port);
+    if (resolved.problem !== undefined) {
+      const field = `${pathField(c)}.backend.${resolved.problem.field}`;
+      diagnostics.push(diagnosticFor(c.ingress, 'warning', field, resolved.problem.message));
+    }
+    rules.push(ruleOfPath(c, resolved.backend, false, tlsRedirect));
   }
 
   // defaultBackend (ingress-nginx): for the hosts of its own rules; and, of an Ingress without rules,
@@ -253,7 +264,7 @@ export function translate(
     // Compiled when first read: by the data plane that serves it. A primary that hands the rules to its
     // workers never reads it (11.6 MB for 10,000 Ingresses, made and dropped at every change).
     get routes() {
-      routes ??= compileRoutes(input);
+      routes ??= compileRoutes(input, { reuse: true });
       return routes;
     },
     backends,
@@ -291,66 +302,6 @@ function countUnhonoured(reviews: Iterable<AnnotationReview>): Map<string, numbe
   for (const review of reviews)
     for (const label of review.unhonoured) counts.set(label, (counts.get(label) ?? 0) + 1);
   return new Map([...counts].sort(([a], [b]) => compareStrings(a, b)));
-}
-
-/**
- * Appends the paths of one Ingress to `out`, in order, with host lowercased and path defaulted; invalid
- * ones reported.
- */
-function addCandidates(ingress: SourcedObject<Ingress>, out: Candidate[], diagnostics: Diagnostic[]): void {
-  const rules = ingress.object.spec?.rules ?? [];
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    const host = (rule.host ?? '').toLowerCase();
-    const paths = rule.http?.paths ?? [];
-    for (let j = 0; j < paths.length; j++) {
-      const p = paths[j]!;
-      if ((p.path ?? '') === '' && p.pathType === 'Exact') {
-        reportPath(diagnostics, ingress, i, j, 'error', 'an Exact path needs a path');
-        continue;
-      }
-      const path = p.path || '/';
-      if (!path.startsWith('/')) {
-        reportPath(diagnostics, ingress, i, j, 'error', `"${path}" must start with "/"`);
-        continue;
-      }
-      const normal = normalizePath(path);
-      if (normal !== path) {
-        // Requests are matched by their normalised path (routing's normalizePath), so this never matches.
-        const reads = normal === undefined ? 'is invalid' : `reads "${normal}"`;
-        reportPath(
-          diagnostics,
-          ingress,
-          i,
-          j,
-          'warning',
-          `"${path}" is not a normalised path (normalised it ${reads}): no request can match it`,
-        );
-      }
-      out.push({
-        ingress,
-        ruleIndex: i,
-        pathIndex: j,
-        host,
-        path,
-        pathType: p.pathType,
-        backend: p.backend,
-        target: out.length,
-      });
-    }
-  }
-}
-
-function reportPath(
-  diagnostics: Diagnostic[],
-  ingress: SourcedObject<Ingress>,
-  ruleIndex: number,
-  pathIndex: number,
-  severity: Diagnostic['severity'],
-  message: string,
-): void {
-  const field = `${pathField({ ruleIndex, pathIndex })}.path`;
-  diagnostics.push(diagnosticFor(ingress, severity, field, message));
 }
 
 const NGINX_CANARY = 'nginx.ingress.kubernetes.io/canary';

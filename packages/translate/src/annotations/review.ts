@@ -51,6 +51,29 @@ const SNIPPET_MESSAGE =
 
 export const ANNOTATION_FIELD = (name: string): string => `metadata.annotations[${JSON.stringify(name)}]`;
 
+/** Reviews by Ingress object, one map per value of `serveUnhonouredAccess` (see `reviewedAnnotations`). */
+const REVIEWS = [
+  new WeakMap<SourcedObject<Ingress>, AnnotationReview>(),
+  new WeakMap<SourcedObject<Ingress>, AnnotationReview>(),
+] as const;
+
+/**
+ * `reviewAnnotations`, made once per Ingress object: a pure function of it, and sources keep an unchanged
+ * object across rebuilds (never mutate a review: it is shared).
+ */
+export function reviewedAnnotations(
+  ingress: SourcedObject<Ingress>,
+  serveUnhonouredAccess: boolean,
+): AnnotationReview {
+  const reviews = REVIEWS[serveUnhonouredAccess ? 1 : 0];
+  let review = reviews.get(ingress);
+  if (review === undefined) {
+    review = reviewAnnotations(ingress, serveUnhonouredAccess);
+    reviews.set(ingress, review);
+  }
+  return review;
+}
+
 /**
  * Reviews every annotation under the ingress-nginx prefix, in name order (stable output).
  * `serveUnhonouredAccess` only changes the wording here: translate() decides what is served.
