@@ -30,7 +30,16 @@ import { parseArgs } from 'node:util';
 import { ApiServerFixture } from '@gateway/api-server-fixture';
 import { endpointSlice, generateObjects, hostOf, ingress } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
-import { guardRun, median, namedBackend, printUsage, sleep } from './run-support.mjs';
+import {
+  DEPLOYED_ENV,
+  DEPLOYED_NODE_ARGS,
+  gatewayEnv,
+  guardRun,
+  median,
+  namedBackend,
+  printUsage,
+  sleep,
+} from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -109,8 +118,6 @@ api.on('request', (rec) =>
 
 // --- the gateway ---
 
-// As deployed: the image's ENTRYPOINT and the Deployment's NODE_OPTIONS.
-const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
 const execArgv = [...(values['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...values['node-arg']];
 if (values['cpu-prof'] !== undefined) {
   mkdirSync(values['cpu-prof'], { recursive: true });
@@ -140,7 +147,10 @@ const args = [
 ];
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+const child = spawn(process.execPath, args, {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  env: gatewayEnv(values['node-defaults']),
+});
 const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 cleanups.push(async () => {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -355,6 +365,7 @@ const result = {
   date: new Date().toISOString(),
   machine: { nproc: (await import('node:os')).availableParallelism(), node: process.version },
   gatewayNodeArgs: execArgv,
+  gatewayEnv: values['node-defaults'] ? {} : DEPLOYED_ENV,
   objects: {
     ingresses: N,
     paths: N * 5,
@@ -388,7 +399,13 @@ const row = (name, value, target, ok) =>
 const mm = (xs) => `${r1(median(xs))} / ${r1(max(xs))}`;
 console.log(
   `\ncluster-scale: ${N} Ingresses, ${N * 5} paths, ${N} Services, ${N * 3} endpoints (${objects.length} objects${values.tls ? ', TLS' : ''}); ` +
-    `${result.machine.nproc} cores, node ${process.version}; gateway node flags: ${execArgv.join(' ') || '(none)'}`,
+    `${result.machine.nproc} cores, node ${process.version}; gateway node flags: ${execArgv.join(' ') || '(none)'}${
+      values['node-defaults']
+        ? ''
+        : `, env ${Object.entries(DEPLOYED_ENV)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`
+    }`,
 );
 console.log(row('', 'measured', 'target', undefined));
 console.log(row('generate objects (ms)', r1(generateMs), '', undefined));

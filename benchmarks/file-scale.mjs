@@ -35,7 +35,16 @@ import {
   writeYamlDirectory,
 } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
-import { guardRun, median, namedBackend, printUsage, sleep } from './run-support.mjs';
+import {
+  DEPLOYED_ENV,
+  DEPLOYED_NODE_ARGS,
+  gatewayEnv,
+  guardRun,
+  median,
+  namedBackend,
+  printUsage,
+  sleep,
+} from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -183,7 +192,7 @@ function get(port, path, headers = {}) {
 
 async function run(index) {
   rewriteMeasuredFile(A, 0);
-  const nodeArgs = values['node-defaults'] ? [] : ['--max-semi-space-size=8', '--max-old-space-size=320'];
+  const nodeArgs = values['node-defaults'] ? [] : [...DEPLOYED_NODE_ARGS];
   nodeArgs.push(...values['node-arg']);
   if (values['cpu-prof'] !== undefined && index === 0) {
     mkdirSync(values['cpu-prof'], { recursive: true });
@@ -208,7 +217,10 @@ async function run(index) {
     values.workers,
   ];
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: gatewayEnv(values['node-defaults']),
+  });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stopping = false;
   const stop = async () => {
@@ -414,7 +426,8 @@ const result = {
   ingresses: N,
   files: files.length,
   yamlMiB: r1(bytes / 2 ** 20),
-  nodeArgs: values['node-defaults'] ? [] : ['--max-semi-space-size=8', '--max-old-space-size=320'],
+  nodeArgs: values['node-defaults'] ? [] : DEPLOYED_NODE_ARGS,
+  env: values['node-defaults'] ? {} : DEPLOYED_ENV,
   change: CHANGE,
   runs,
   inProcess: {

@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateObjects, hostOf, writeYamlDirectory } from './generate-objects.mjs';
 import { asFormatted } from './json-format.mjs';
+import { DEPLOYED_NODE_ARGS, gatewayEnv } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -160,7 +161,6 @@ if (pin) {
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
 const nodeArgs = [...(opts['node-defaults'] ? [] : DEPLOYED_NODE_ARGS), ...opts['node-arg']];
 
 // --- the whole run is bounded ----------------------------------------------------------------------
@@ -473,7 +473,10 @@ function startGateway(name, config, { https = false, port = PORTS.gateway } = {}
     '--workers',
     '1',
   ];
-  const child = track(spawn(cmd, args, { stdio: ['ignore', fd, 'inherit'] }), `gateway ${name}`);
+  const child = track(
+    spawn(cmd, args, { stdio: ['ignore', fd, 'inherit'], env: gatewayEnv(opts['node-defaults']) }),
+    `gateway ${name}`,
+  );
   closeSync(fd);
   child.log = log;
   return child;

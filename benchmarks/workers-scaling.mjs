@@ -33,7 +33,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './run-support.mjs';
+import { DEPLOYED_NODE_ARGS, gatewayEnv, median } from './run-support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -213,7 +213,7 @@ async function startGateway(name, { workers, core, env = {} }) {
   const fd = openSync(log, 'w');
   const args = [
     process.execPath,
-    '--max-semi-space-size=16',
+    ...DEPLOYED_NODE_ARGS,
     join(root, 'apps/gateway/dist/cli.js'),
     ...['--config', join(dir, 'gateway.yaml'), '--bind-address', '127.0.0.1'],
     ...['--http-port', String(port), '--https-port', '0', '--metrics-port', '0'],
@@ -222,7 +222,7 @@ async function startGateway(name, { workers, core, env = {} }) {
   ];
   const cmd = core === undefined ? args : ['taskset', '-c', String(core), ...args];
   const child = track(
-    spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', fd, 'inherit'], env: { ...process.env, ...env } }),
+    spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', fd, 'inherit'], env: gatewayEnv(false, env) }),
     `gateway ${name}`,
   );
   closeSync(fd);
