@@ -5,8 +5,11 @@
 // lines of both never interleave on stdout, however long.
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPods } from './support/backends.js';
 import { type Cluster, eventually, startCluster, startClusterGateway } from './support/cluster.js';
@@ -110,6 +113,34 @@ async function servedMany(gw: GatewayProcess, n: number, host: string, client?: 
   for (let i = 0; i < n; i++) out.push(await served(gw, host, client));
   return out;
 }
+
+/**
+ * The next configuration file, changed for worker `a` only: `a` is stopped until the file is there, then
+ * reads what `change` made of it.
+ */
+async function changeFileFor(dir: string, a: number, change: (path: string) => void): Promise<void> {
+  process.kill(a, 'SIGSTOP');
+  try {
+    const { value: name } = await eventually(async () => readdirSync(dir)[0], 'a configuration file');
+    const path = `${dir}/${name}`;
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // Only once the other worker has read it (its read moves the access time past the write's: /dev/shm
+    // is mounted relatime here), or it would read the change too.
+    await eventually(async () => {
+      const times = statSync(path, { bigint: true });
+      return times.atimeNs > times.mtimeNs;
+    }, 'the other worker reading the configuration file');
+    change(path);
+  } finally {
+    process.kill(a, 'SIGCONT');
+  }
+}
+
+const corrupt = (path: string): void => {
+  const bytes = readFileSync(path);
+  bytes[bytes.length >> 1]! ^= 0xff;
+  writeFileSync(path, bytes);
+};
 
 function metricValue(body: string, line: string): number | undefined {
   const found = body.split('\n').filter((l) => l.startsWith(`${line} `));
@@ -284,32 +315,11 @@ describe('configurations handed to the workers in files', () => {
       expect(readdirSync(dir)).toEqual([]);
       const [a, b] = workerPids(gw) as [number, number];
 
-      // A changed file: worker `a` is stopped until the file is there, then it reads other bytes.
-      const fileOnce = async (change: (path: string) => void): Promise<void> => {
-        process.kill(a, 'SIGSTOP');
-        try {
-          const { value: name } = await eventually(async () => readdirSync(dir)[0], 'a configuration file');
-          const path = `${dir}/${name}`;
-          expect(statSync(path).mode & 0o777).toBe(0o600);
-          // Only once worker `b` has read it (its read moves the access time past the write's: /dev/shm
-          // is mounted relatime here), or `b` would read the change too.
-          await eventually(async () => {
-            const times = statSync(path, { bigint: true });
-            return times.atimeNs > times.mtimeNs;
-          }, 'worker b reading the configuration file');
-          change(path);
-        } finally {
-          process.kill(a, 'SIGCONT');
-        }
-      };
+      const fileOnce = (change: (path: string) => void) => changeFileFor(dir, a, change);
       const kept = count(gw, KEPT);
       const notApplied = count(gw, 'workers: a configuration was not applied');
       await replaceConfig(file, toYaml(objects(green)));
-      await fileOnce((path) => {
-        const bytes = readFileSync(path);
-        bytes[bytes.length >> 1]! ^= 0xff;
-        writeFileSync(path, bytes);
-      });
+      await fileOnce(corrupt);
       const failed = await gw.waitForLog((l) => l.msg === KEPT && count(gw, KEPT) > kept);
       expect(failed.pid).toBe(a);
       expect(failed.error).toMatch(/digest/);
@@ -345,6 +355,66 @@ describe('configurations handed to the workers in files', () => {
       expect(existsSync(dir)).toBe(false);
     } finally {
       await gw.stop('SIGKILL');
+    }
+  });
+
+  it('a change sent as a delta reaches a worker that kept an older configuration, whole', {
+    timeout: 40_000,
+  }, async () => {
+    // Two files: a change to web.yaml leaves base.yaml's objects (and their rules) as they were, so the
+    // workers are sent what changed; a change to base.yaml renews most rules, so they get it whole.
+    const dir = await mkdtemp(join(tmpdir(), 'gw-e2e-delta-'));
+    const base = (hostPrefix: string) =>
+      toYaml([
+        ...objects(blue),
+        service('w', 'alt'),
+        slice(
+          'w',
+          'alt',
+          green.port,
+          green.pods.map((p) => p.ip),
+        ),
+        ...[0, 1, 2, 3].map((i) =>
+          ingress('w', `extra-${i}`, [{ host: `${hostPrefix}${i}.w.test`, service: 'web' }]),
+        ),
+      ]);
+    const web = (to: string) => toYaml([ingress('w', 'moved', [{ host: 'moved.w.test', service: to }])]);
+    await writeFile(join(dir, 'base.yaml'), base('x'));
+    await writeFile(join(dir, 'web.yaml'), web('web'));
+    const gw = await startGateway(['--config', dir, '--workers', '2', '--no-access-log']);
+    try {
+      const files = (await gw.waitForLog((l) => l.msg === HANDOVER)).dir as string;
+      const [a, b] = workerPids(gw) as [number, number];
+      let answers = await servedMany(gw, 8, 'moved.w.test');
+      expect(new Set(answers.map((s) => `${s.status} ${s.pod?.split('-')[0]}`))).toEqual(
+        new Set(['200 blue']),
+      );
+
+      // base.yaml changes: a whole configuration, which worker `a` cannot read (it keeps the first).
+      const kept = count(gw, KEPT);
+      await replaceConfig(join(dir, 'base.yaml'), base('y'));
+      await changeFileFor(files, a, corrupt);
+      await gw.waitForLog((l) => l.msg === KEPT && count(gw, KEPT) > kept && l.pid === a);
+
+      // web.yaml changes: a delta on the configuration `a` does not hold; it is sent the whole one.
+      const applied = count(gw, 'configuration applied');
+      await replaceConfig(join(dir, 'web.yaml'), web('alt'));
+      await gw.waitForLog(() => count(gw, 'configuration applied') > applied);
+      // Said once both serve it: `a` too, after the whole configuration it asked for.
+      answers = await servedMany(gw, 8, 'moved.w.test');
+      expect(new Set(answers.map((s) => `${s.status} ${s.pod?.split('-')[0]}`))).toEqual(
+        new Set(['200 green']),
+      );
+      expect(new Set(answers.map((s) => s.pid))).toEqual(new Set([a, b]));
+      // And what base.yaml said reaches `a` with it: the y hosts are served, the x hosts are not.
+      const hosts = await Promise.all([0, 1, 2, 3].map(() => served(gw, 'y0.w.test')));
+      expect(new Set(hosts.map((s) => s.status))).toEqual(new Set([200]));
+      expect((await servedMany(gw, 4, 'x0.w.test')).map((s) => s.status)).toEqual([404, 404, 404, 404]);
+      expect(count(gw, KEPT)).toBe(kept + 1);
+      expect(await gw.stop('SIGTERM')).toBe(0);
+    } finally {
+      await gw.stop('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -8,10 +8,12 @@ import type { CertificateStore, CertificateTables } from '@gateway/tls';
 import type { EndpointTable, GatewayConfig } from '@gateway/translate';
 import type { Logger } from 'pino';
 import type { LineSink } from './access-log.js';
+import { configDelta } from './config-delta.js';
 import { type HandedOver, HandoverDir, type PayloadBytes } from './handover.js';
 import type { ConfigTarget } from './serving.js';
 import {
   type ConfigPayload,
+  encodeDelta,
   encodePayload,
   endpointChanges,
   type FromWorker,
@@ -120,12 +122,20 @@ export class WorkerFleet implements ConfigTarget {
   }
 
   setConfig(config: GatewayConfig, _certificates: CertificateTables): Promise<void> {
+    const base = this.config;
+    const baseSeq = this.configSeq;
+    const held = this.endpoints;
     this.config = toPayload(config);
     this.endpoints = config.endpoints;
     const seq = ++this.seq;
     this.configSeq = seq;
-    // Serialized only when a worker is there to take it: at start, each gets it with its `init`.
-    const done = this.broadcast(seq, () => ({ t: 'config', seq, payload: this.currentBytes() }));
+    // Made only when a worker is there to take it: at start, each gets it whole with its `init`. Mostly
+    // the last configuration: what changed, over the channel; else the whole, in a file.
+    const done = this.broadcast(seq, () => {
+      const delta = base === undefined ? undefined : configDelta(base, baseSeq, held, this.config!);
+      if (delta !== undefined) return { t: 'config-delta', seq, delta: encodeDelta(delta) };
+      return { t: 'config', seq, payload: this.currentBytes() };
+    });
     // The previous configuration's file, once every worker has read it.
     this.sweep();
     return done;
@@ -236,6 +246,7 @@ export class WorkerFleet implements ConfigTarget {
         ? undefined
         : {
             seq: this.seq,
+            base: this.configSeq,
             payload: this.currentBytes(),
             changes: endpointChanges(this.config.endpoints, this.endpoints),
           };
@@ -273,6 +284,18 @@ export class WorkerFleet implements ConfigTarget {
         this.initReady();
         this.settle();
         this.sweep();
+        return;
+      case 'needsWhole':
+        // It kept an older configuration (it could not apply one): the current one, whole, with the
+        // endpoints changed since. A newer configuration on its way would come to the same.
+        if (message.seq === this.configSeq) {
+          this.sendTo(member.worker, {
+            t: 'config',
+            seq: message.seq,
+            payload: this.currentBytes(),
+            changes: endpointChanges(this.config!.endpoints, this.endpoints),
+          });
+        }
         return;
       case 'applied':
         member.applied = Math.max(member.applied, message.seq);

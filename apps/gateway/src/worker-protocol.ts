@@ -4,12 +4,14 @@
 // A configuration crosses as data: the compiled route table is a closure and stays behind; the worker
 // compiles `rules` itself (routing's compileRoutes) and its TLS bindings (CertificateStore.compile), then
 // swaps both in with one DataPlane.setActive. Its bytes (`v8.serialize`d once) are handed over in a file
-// (handover.ts): the channel carries the file's name. An endpoints-only change sends the changed entries
-// only, over the channel.
+// (handover.ts): the channel carries the file's name. A configuration that is mostly the last one goes as
+// what changed (config-delta.ts), over the channel; so does an endpoints-only change, as the changed
+// entries.
 import v8 from 'node:v8';
 import type { MetricsSnapshot } from '@gateway/metrics';
 import { compileRoutes } from '@gateway/routing';
 import type { Endpoint, EndpointTable, GatewayConfig } from '@gateway/translate';
+import type { ConfigDelta } from './config-delta.js';
 import type { PayloadBytes } from './handover.js';
 
 /** A GatewayConfig without its compiled route table. */
@@ -29,8 +31,20 @@ export function decodePayload(bytes: Uint8Array): ConfigPayload {
   return v8.deserialize(bytes) as ConfigPayload;
 }
 
+/**
+ * With `reuse`: rules that are objects of an earlier payload (config-delta.ts) keep their hosts' paths;
+ * a whole payload's rules are all new objects and only prime that for the next one.
+ */
 export function fromPayload(payload: ConfigPayload): GatewayConfig {
-  return { ...payload, routes: compileRoutes(payload.rules) };
+  return { ...payload, routes: compileRoutes(payload.rules, { reuse: true }) };
+}
+
+export function encodeDelta(delta: ConfigDelta): Uint8Array {
+  return v8.serialize(delta);
+}
+
+export function decodeDelta(bytes: Uint8Array): ConfigDelta {
+  return v8.deserialize(bytes) as ConfigDelta;
 }
 
 /** Endpoint entries set (or deleted: undefined) since a table. */
@@ -66,13 +80,19 @@ export type ToWorker =
        * The configuration to serve before listening (none yet in a cluster that is still listing): the
        * current one's bytes, and the endpoints changed since it was made.
        */
-      current?: { seq: number; payload: PayloadBytes; changes: EndpointChanges };
+      current?: { seq: number; base: number; payload: PayloadBytes; changes: EndpointChanges };
     }
   /**
    * `payload`: the ConfigPayload, `v8.serialize`d once for every worker (10,000 Ingresses: 12 MB and
    * ~75 ms to serialize), in a file they all read (or inline, where no file can be written).
    */
-  | { t: 'config'; seq: number; payload: PayloadBytes }
+  /** `changes`: endpoint entries changed since the payload was made (a resend, after `needsWhole`). */
+  | { t: 'config'; seq: number; payload: PayloadBytes; changes?: EndpointChanges }
+  /**
+   * What changed since swap `base` (an encoded ConfigDelta, a few KB where one Ingress changed): a worker
+   * that does not hold that swap's configuration answers `needsWhole`.
+   */
+  | { t: 'config-delta'; seq: number; delta: Uint8Array }
   | { t: 'endpoints'; seq: number; changes: EndpointChanges }
   | { t: 'metrics'; id: number }
   | { t: 'shutdown'; timeoutMs: number };
@@ -84,6 +104,8 @@ export type FromWorker =
   | { t: 'listening'; http: number; https: number; seq: number }
   /** `error`: it could not apply that configuration (read, check or compile) and serves the last one. */
   | { t: 'applied'; seq: number; error?: string }
+  /** A `config-delta` on a configuration it does not hold (it kept an older one): send it whole. */
+  | { t: 'needsWhole'; seq: number }
   /** It cannot serve (its ports would not open): it exits next. */
   | { t: 'failed'; message: string }
   | { t: 'metrics'; id: number; metrics: MetricsSnapshot }

@@ -8,10 +8,13 @@ import { CertificateStore } from '@gateway/tls';
 import type { EndpointTable } from '@gateway/translate';
 import { pino } from 'pino';
 import type { LineSink } from './access-log.js';
+import { applyConfigDelta } from './config-delta.js';
 import type { Flags } from './flags.js';
 import { type PayloadBytes, readPayloadBytes } from './handover.js';
 import { LocalServing } from './serving.js';
 import {
+  type ConfigPayload,
+  decodeDelta,
   decodePayload,
   type EndpointChanges,
   type FromWorker,
@@ -71,14 +74,25 @@ export function runWorker(flags: Flags): void {
    * Reads, checks, decodes and compiles a configuration and swaps it in; throws (keeping what this worker
    * serves) when any step fails.
    */
-  const apply = (ref: PayloadBytes, changes: Readonly<EndpointChanges> = []): void => {
-    const payload = decodePayload(readPayloadBytes(ref));
-    const config = fromPayload(
-      changes.length === 0 ? payload : { ...payload, endpoints: withChanges(payload.endpoints, changes) },
-    );
+  /** The configuration swapped in last, as sent (what a `config-delta` builds on), and its swap. */
+  let held: { seq: number; payload: ConfigPayload } | undefined;
+
+  /** Compiles a configuration and swaps it in; throws (keeping what this worker serves) on any failure. */
+  const swapIn = (payload: ConfigPayload, seq: number): void => {
+    const config = fromPayload(payload);
     const compiled = certificates!.compile(config.tls);
     serving!.setConfig(config, compiled.certificates);
     endpoints = config.endpoints;
+    held = { seq, payload };
+  };
+
+  /** A whole configuration: read, checked, decoded; `changes`: endpoints changed since it was made. */
+  const apply = (ref: PayloadBytes, seq: number, changes: Readonly<EndpointChanges> = []): void => {
+    const payload = decodePayload(readPayloadBytes(ref));
+    swapIn(
+      changes.length === 0 ? payload : { ...payload, endpoints: withChanges(payload.endpoints, changes) },
+      seq,
+    );
   };
 
   const stop = (timeoutMs: number): void => {
@@ -104,7 +118,8 @@ export function runWorker(flags: Flags): void {
         serving = new LocalServing(flags, certificates, metrics, log, sink, message.worker);
         // Serve nothing before the configuration the primary has: it is applied, then the ports open. A
         // worker that cannot apply it does not listen: it says why and exits, and the primary decides.
-        if (message.current !== undefined) apply(message.current.payload, message.current.changes);
+        if (message.current !== undefined)
+          apply(message.current.payload, message.current.base, message.current.changes);
         const ports = await serving.dataPlane.listen();
         send({
           t: 'listening',
@@ -116,11 +131,25 @@ export function runWorker(flags: Flags): void {
       }
       case 'config':
         try {
-          apply(message.payload);
+          apply(message.payload, message.seq, message.changes);
           send({ t: 'applied', seq: message.seq });
         } catch (err) {
           // A file gone, cut short or changed, or a configuration this worker cannot compile (the primary
           // compiled the same data already): it keeps serving the last one, and says so.
+          log.error({ err, seq: message.seq }, 'worker: configuration not applied; keeping the last one');
+          send({ t: 'applied', seq: message.seq, error: (err as Error).message });
+        }
+        return;
+      case 'config-delta':
+        try {
+          const delta = decodeDelta(message.delta);
+          if (held === undefined || held.seq !== delta.base) {
+            send({ t: 'needsWhole', seq: message.seq });
+            return;
+          }
+          swapIn(applyConfigDelta(held.payload, endpoints, delta), message.seq);
+          send({ t: 'applied', seq: message.seq });
+        } catch (err) {
           log.error({ err, seq: message.seq }, 'worker: configuration not applied; keeping the last one');
           send({ t: 'applied', seq: message.seq, error: (err as Error).message });
         }
