@@ -106,6 +106,8 @@ export async function startGateway(
   const onChange = (change: Parameters<typeof applier.apply>[0]): void => {
     if (!stopped) applier.apply(change);
   };
+  // Workers load while the source reads: they are greeted with the first configuration once it is there.
+  fleet?.prefork();
   const first = source.start(onChange);
   let firstApplied = false;
   if (source.errorPolicy === 'reject-snapshot') {
@@ -114,6 +116,7 @@ export async function startGateway(
     const compileStarted = performance.now();
     const outcome = applier.compile(loaded);
     if (!outcome.ok) {
+      fleet?.abort();
       await source.close();
       // Plain text on stderr, as --check prints it: this is read by a person at a terminal or in a pod log.
       for (const line of describe(outcome.diagnostics)) process.stderr.write(`${line}\n`);

@@ -36,6 +36,8 @@ interface Member {
   helloed: boolean;
   /** It was sent its `init` and gets every swap from now on. */
   greeted: boolean;
+  /** It was told to open the ports (with its `init`, or after it at start, in its turn). */
+  toldToListen: boolean;
   /** The ports opened: the worker serves (and has the configuration of `applied`). */
   listening: boolean;
   /** The last swap it confirmed. */
@@ -71,6 +73,8 @@ export class WorkerFleet implements ConfigTarget {
     failed?: string;
   }[] = [];
   private stopping = false;
+  /** `listen` was called: workers may be greeted (before, preforked ones wait). */
+  private mayStart = false;
   private restartDelay = RESTART_MIN_MS;
   private metricsId = 0;
   private readonly metricsReplies = new Map<number, (snapshot: MetricsSnapshot) => void>();
@@ -90,14 +94,34 @@ export class WorkerFleet implements ConfigTarget {
     });
   }
 
-  /** Forks every worker; resolves with the shared ports once all of them listen. */
+  /**
+   * Forks every worker now, while the first configuration is still being read and compiled: they load
+   * their modules meanwhile and wait, greeted by nothing, until `listen`.
+   */
+  prefork(): void {
+    if (this.members.size === 0) for (let i = 0; i < this.opts.count; i++) this.fork(i);
+  }
+
+  /**
+   * Forks every worker (unless `prefork` did); resolves with the shared ports once all of them listen.
+   * They are all sent the current configuration at once (each compiles it, in parallel), then open the
+   * ports one after the other.
+   */
   listen(): Promise<{ httpPort: number; httpsPort: number }> {
     const all = new Promise<{ httpPort: number; httpsPort: number }>((resolve, reject) => {
       this.firstListening = resolve;
       this.startFailed = reject;
     });
-    for (let i = 0; i < this.opts.count; i++) this.fork(i);
+    this.mayStart = true;
+    this.prefork();
+    this.initReady();
     return all;
+  }
+
+  /** The gateway does not start (its first configuration is invalid): the preforked workers go. */
+  abort(): void {
+    this.stopping = true;
+    for (const m of this.members.values()) if (!m.worker.isDead()) m.worker.process.kill('SIGKILL');
   }
 
   address(): { httpPort: number; httpsPort: number } | undefined {
@@ -204,6 +228,7 @@ export class WorkerFleet implements ConfigTarget {
       index,
       helloed: false,
       greeted: false,
+      toldToListen: false,
       listening: false,
       applied: 0,
       startedAt: Date.now(),
@@ -216,23 +241,26 @@ export class WorkerFleet implements ConfigTarget {
   }
 
   /**
-   * Sends `init` to the workers that said hello and may start. At start they open the ports one after
-   * the other in index order: node:cluster's round robin then hands connections to them in that order,
-   * which is the order their endpoint pickers take turns in (EndpointPicker's `worker`).
+   * Sends `init` to the workers that said hello and may start. At start every one gets it at once (each
+   * compiles the configuration meanwhile) and they open the ports one after the other, in index order
+   * (`listen`): node:cluster's round robin then hands connections to them in that order, which is the
+   * order their endpoint pickers take turns in (EndpointPicker's `worker`). Later (a replacement) a
+   * worker is greeted and listens at once.
    */
   private initReady(): void {
+    if (!this.mayStart) return;
     const starting = this.firstListening !== undefined;
+    for (const m of this.members.values()) {
+      if (m.helloed && !m.greeted) this.init(m, !starting);
+    }
+    if (!starting) return;
     for (const m of [...this.members.values()].sort((a, b) => a.index - b.index)) {
-      if (m.greeted) {
-        if (starting && !m.listening) return;
-        continue;
+      if (m.listening) continue;
+      if (m.greeted && !m.toldToListen) {
+        m.toldToListen = true;
+        this.sendTo(m.worker, { t: 'listen' });
       }
-      if (!m.helloed) {
-        if (starting) return;
-        continue;
-      }
-      this.init(m);
-      if (starting) return;
+      return;
     }
   }
 
@@ -240,7 +268,7 @@ export class WorkerFleet implements ConfigTarget {
    * A worker may start: it gets the current configuration, whole (the file the others read, while it is
    * there), and the endpoints changed since.
    */
-  private init(member: Member): void {
+  private init(member: Member, listenNow: boolean): void {
     const current =
       this.config === undefined
         ? undefined
@@ -256,8 +284,10 @@ export class WorkerFleet implements ConfigTarget {
       defaultKeyPem: this.opts.certificates.defaultKeyPem,
       defaultCertPem: this.opts.certificates.defaultCertPem,
       worker: { index: member.index, count: this.opts.count },
+      listenNow,
       ...(current === undefined ? {} : { current }),
     });
+    if (listenNow) member.toldToListen = true;
   }
 
   private onMessage(member: Member, message: FromWorker): void {

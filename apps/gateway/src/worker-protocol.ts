@@ -76,6 +76,8 @@ export type ToWorker =
       defaultCertPem: string;
       /** Its turn among the workers (the order in which they opened the ports) and their number. */
       worker: { index: number; count: number };
+      /** Open the ports once it is applied; else (at start) when told (`listen`), in its turn. */
+      listenNow: boolean;
       /**
        * The configuration to serve before listening (none yet in a cluster that is still listing): the
        * current one's bytes, and the endpoints changed since it was made.
@@ -94,6 +96,8 @@ export type ToWorker =
    */
   | { t: 'config-delta'; seq: number; delta: Uint8Array }
   | { t: 'endpoints'; seq: number; changes: EndpointChanges }
+  /** At start, after `init`: open the ports now (the workers before it in order listen). */
+  | { t: 'listen' }
   | { t: 'metrics'; id: number }
   | { t: 'shutdown'; timeoutMs: number };
 

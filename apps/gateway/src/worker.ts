@@ -120,6 +120,7 @@ export function runWorker(flags: Flags): void {
         // worker that cannot apply it does not listen: it says why and exits, and the primary decides.
         if (message.current !== undefined)
           apply(message.current.payload, message.current.base, message.current.changes);
+        if (!message.listenNow) await toldToListen;
         const ports = await serving.dataPlane.listen();
         send({
           t: 'listening',
@@ -167,7 +168,17 @@ export function runWorker(flags: Flags): void {
         return;
     }
   };
+  /** At start: the primary's word that it is this worker's turn to open the ports (see `init`). */
+  let listenTurn: () => void = () => {};
+  const toldToListen = new Promise<void>((resolve) => {
+    listenTurn = resolve;
+  });
   process.on('message', (message: ToWorker) => {
+    // Not behind the `init` that waits for it.
+    if (message.t === 'listen') {
+      listenTurn();
+      return;
+    }
     // Metrics are read at once, not behind a configuration being compiled.
     if (message.t === 'metrics' && metrics !== undefined) {
       void handle(message);
