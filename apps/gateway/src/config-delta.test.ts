@@ -4,7 +4,12 @@
 import v8 from 'node:v8';
 import { buildSnapshot, parseManifests, type SourcedObject } from '@gateway/manifests';
 import { compileRoutes } from '@gateway/routing';
-import { defaultTranslateOptions, translate } from '@gateway/translate';
+import {
+  defaultTranslateOptions,
+  type EndpointTable,
+  LayeredEndpointTable,
+  translate,
+} from '@gateway/translate';
 import { describe, expect, it } from 'vitest';
 import { applyConfigDelta, configDelta } from './config-delta.js';
 import {
@@ -13,6 +18,7 @@ import {
   encodeDelta,
   endpointChanges,
   toPayload,
+  withChanges,
 } from './worker-protocol.js';
 
 const service = (name: string, port = 80) => `
@@ -161,4 +167,31 @@ describe('configuration deltas', () => {
     expect(delta.endpoints).toEqual(endpointChanges(held, next.endpoints));
     expect(byKey(applyConfigDelta(overIpc(primary), held, delta).endpoints)).toEqual(byKey(next.endpoints));
   });
+
+  it('endpoint changes between layered tables (EndpointSlice changes) are the layered entries alone', () => {
+    const e = (address: string) => [{ address, port: 8080 }];
+    const base = new Map(Array.from({ length: 50 }, (_, i) => [`app/s${i}:80`, e(`127.0.4.${i}`)] as const));
+    const one = refreshed(base, [['app/s1:80', e('127.0.5.1')]]);
+    const two = refreshed(one, [['app/s2:80', e('127.0.5.2')]]);
+    for (const [from, to] of [
+      [base, one],
+      [one, two],
+      [base, two],
+    ] as const) {
+      const changes = endpointChanges(from, to);
+      expect(byKey(withChanges(from, changes))).toEqual(byKey(to));
+      expect(changes.length).toBeLessThanOrEqual(2);
+    }
+    expect(endpointChanges(one, two)).toEqual([['app/s2:80', e('127.0.5.2')]]);
+  });
 });
+
+/** What refreshEndpoints makes of `table` with these entries set (a layer over its base). */
+function refreshed(
+  table: EndpointTable,
+  entries: [string, { address: string; port: number }[]][],
+): EndpointTable {
+  const base = table instanceof LayeredEndpointTable ? table.base : table;
+  const changed = new Map([...(table instanceof LayeredEndpointTable ? table.changed : []), ...entries]);
+  return new LayeredEndpointTable(base, changed);
+}

@@ -10,7 +10,7 @@
 import v8 from 'node:v8';
 import type { MetricsSnapshot } from '@gateway/metrics';
 import { compileRoutes } from '@gateway/routing';
-import type { Endpoint, EndpointTable, GatewayConfig } from '@gateway/translate';
+import type { Endpoint, EndpointTable, GatewayConfig, LayeredEndpointTable } from '@gateway/translate';
 import type { ConfigDelta } from './config-delta.js';
 import type { PayloadBytes } from './handover.js';
 
@@ -50,9 +50,31 @@ export function decodeDelta(bytes: Uint8Array): ConfigDelta {
 /** Endpoint entries set (or deleted: undefined) since a table. */
 export type EndpointChanges = [string, readonly Endpoint[] | undefined][];
 
+/**
+ * translate's LayeredEndpointTable, told by its shape: workers load this module, and not translate (nor
+ * what it loads).
+ */
+function isLayered(table: EndpointTable): table is LayeredEndpointTable {
+  const t = table as Partial<LayeredEndpointTable>;
+  return t.base !== undefined && t.changed !== undefined && typeof t.get === 'function';
+}
+
 /** The entries of `next` that are not those of `previous` (undefined: the key is gone). */
 export function endpointChanges(previous: EndpointTable, next: EndpointTable): EndpointChanges {
   const changes: EndpointChanges = [];
+  // An EndpointSlice change layers its entries over the same base (refreshEndpoints): only those can differ.
+  if (isLayered(next)) {
+    const base = isLayered(previous) ? previous.base : previous;
+    if (base === next.base) {
+      for (const [key, list] of next.changed) if (previous.get(key) !== list) changes.push([key, list]);
+      if (isLayered(previous)) {
+        for (const key of previous.changed.keys()) {
+          if (!next.changed.has(key)) changes.push([key, next.get(key)]);
+        }
+      }
+      return changes;
+    }
+  }
   for (const [key, list] of next) if (previous.get(key) !== list) changes.push([key, list]);
   for (const key of previous.keys()) if (!next.has(key)) changes.push([key, undefined]);
   return changes;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { simpleIngress, slice, snapshot, webService } from './builders.test-support.js';
-import { backendsByService, refreshEndpoints } from './endpoint-table.js';
+import { backendsByService, LayeredEndpointTable, refreshEndpoints, withEntries } from './endpoint-table.js';
 import { defaultTranslateOptions } from './options.js';
 import { translate } from './translate.js';
 
@@ -71,7 +71,59 @@ describe('refreshEndpoints: an EndpointSlice change recomputes only its Service'
       slice('api-1', 'api', [{ addresses: ['10.0.1.1'] }], HTTP),
     );
     const full = translate(changed, defaultTranslateOptions()).config;
-    expect(refreshEndpoints(before, changed, new Set(['default/web']))).toEqual(full.endpoints);
+    // The same entries in the same order (the table read as a Map; it may be layered, not copied).
+    expect([...refreshEndpoints(before, changed, new Set(['default/web']))]).toEqual([...full.endpoints]);
+  });
+});
+
+describe('withEntries: a table with a few entries set, not copied', () => {
+  const e = (address: string) => [{ address, port: 80 }];
+  const base = new Map([
+    ['a', e('10.0.0.1')],
+    ['b', e('10.0.0.2')],
+    ['c', e('10.0.0.3')],
+  ]);
+  const asMap = (t: ReadonlyMap<string, unknown>) => new Map([...t]);
+
+  it('reads as the Map it stands for: get, has, size, and every iteration in Map order', () => {
+    const t = withEntries(
+      withEntries(base, new Map([['b', e('10.0.9.2')]])),
+      new Map([['d', e('10.0.9.4')]]),
+    );
+    const expected = new Map([...base, ['b', e('10.0.9.2')], ['d', e('10.0.9.4')]]);
+    expect(asMap(t)).toEqual(expected);
+    expect([...t.keys()]).toEqual([...expected.keys()]);
+    expect([...t.values()]).toEqual([...expected.values()]);
+    const seen: string[] = [];
+    t.forEach((list, key, map) => {
+      seen.push(`${key}=${list[0]!.address}`);
+      expect(map).toBe(t);
+    });
+    expect(seen).toEqual(['a=10.0.0.1', 'b=10.0.9.2', 'c=10.0.0.3', 'd=10.0.9.4']);
+    expect(t.size).toBe(4);
+    expect(t.has('d') && t.has('a') && !t.has('z')).toBe(true);
+    expect(t.get('b')).toEqual(e('10.0.9.2'));
+    expect(t.get('z')).toBeUndefined();
+    // The tables it was made from are as they were.
+    expect(asMap(base)).toEqual(
+      new Map([
+        ['a', e('10.0.0.1')],
+        ['b', e('10.0.0.2')],
+        ['c', e('10.0.0.3')],
+      ]),
+    );
+  });
+
+  it('keeps one layer over the base, and copies the whole once the layer is large', () => {
+    let t: ReadonlyMap<string, readonly { address: string; port: number }[]> = base;
+    for (let i = 0; i < 256; i++) t = withEntries(t, new Map([[`k${i}`, e(`10.1.0.${i % 250}`)]]));
+    expect(t).toBeInstanceOf(LayeredEndpointTable);
+    expect((t as LayeredEndpointTable).base).toBe(base);
+    t = withEntries(t, new Map([['k256', e('10.2.0.1')]]));
+    expect(t).toBeInstanceOf(Map);
+    expect(t.size).toBe(3 + 257);
+    expect(t.get('k7')).toEqual(e('10.1.0.7'));
+    expect(t.get('a')).toBe(base.get('a'));
   });
 });
 

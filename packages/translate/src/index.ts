@@ -18,6 +18,7 @@ export type * from './config.js';
 export {
   backendsByService,
   EndpointIndex,
+  LayeredEndpointTable,
   refreshEndpoints,
   SERVICE_NAME_LABEL,
   serviceKeyOf,
