@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Pod, startPods } from './support/backends.js';
 import { ROOT } from './support/gateway-process.js';
 import { request } from './support/http-client.js';
+import { reapAtEnd } from './support/reaper.js';
 
 let scratch: string;
 let run: string;
@@ -120,6 +121,7 @@ it('serves the seed: proxies nginx.example.test to its pods, and exits 0 on SIGT
     ],
     { cwd: run, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  reapAtEnd(child);
   const done = exited(child);
   try {
     const lines = createInterface({ input: child.stdout! });

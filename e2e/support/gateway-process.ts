@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { reapAtEnd } from './reaper.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'apps/gateway/dist/cli.js');
@@ -84,7 +85,9 @@ export async function startGateway(args: string[], entry = CLI): Promise<Gateway
       }
     }
   });
-  // A gateway must not outlive the test worker that started it, whatever happens to the worker.
+  // A gateway must not outlive the test worker that started it, whatever happens to the worker: killed
+  // at the worker's exit, else by the global teardown.
+  reapAtEnd(child);
   const reap = (): void => {
     child.kill('SIGKILL');
   };

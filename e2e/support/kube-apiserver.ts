@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reapAtEnd } from './reaper.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD_SCRIPT = join(ROOT, 'scripts/kube-apiserver/build.sh');
@@ -259,6 +260,7 @@ async function startProcess(cmd: string, args: string[], logPath: string): Promi
     child.once('error', reject);
   });
   trackGroup(child.pid as number);
+  reapAtEnd(child, { group: true });
   return { child, exited, log: () => readFile(logPath, 'utf8').catch(() => '') };
 }
 
