@@ -13,6 +13,7 @@ import { compileRoutes } from '@gateway/routing';
 import type { Endpoint, EndpointTable, GatewayConfig, LayeredEndpointTable } from '@gateway/translate';
 import type { ConfigDelta } from './config-delta.js';
 import type { PayloadBytes } from './handover.js';
+import { type PackedPayload, packPayload, unpackPayload } from './payload-codec.js';
 
 /** A GatewayConfig without its compiled route table. */
 export type ConfigPayload = Omit<GatewayConfig, 'routes'>;
@@ -23,12 +24,13 @@ export function toPayload(config: GatewayConfig): ConfigPayload {
   return { backends, endpoints, tls, rules, summary };
 }
 
+/** As columns over a table of strings (payload-codec.ts), then `v8.serialize`d. */
 export function encodePayload(payload: ConfigPayload): Uint8Array {
-  return v8.serialize(payload);
+  return v8.serialize(packPayload(payload));
 }
 
 export function decodePayload(bytes: Uint8Array): ConfigPayload {
-  return v8.deserialize(bytes) as ConfigPayload;
+  return unpackPayload(v8.deserialize(bytes) as PackedPayload);
 }
 
 /**
