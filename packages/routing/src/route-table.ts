@@ -150,27 +150,22 @@ export function compileRoutes<T>(
   const exactHosts = new Map<string, HostRoutes<T>>();
   const wildcardHosts = new Map<string, HostRoutes<T>>();
   let anyHost: HostRoutes<T> | undefined;
-  const fresh = (): HostRoutes<T> => ({ exact: new Map(), prefix: new PrefixTree(), fallback: undefined });
-  let created = false;
-  const hostRoutes = (rawHost: string): HostRoutes<T> => {
-    created = false;
+  /** The map and key a rule host is filed under ('' : the rules without host). */
+  const placeOf = (rawHost: string): [Map<string, HostRoutes<T>> | undefined, string] => {
     const host = rawHost.toLowerCase();
-    if (host === '') {
-      if (anyHost === undefined) {
-        anyHost = fresh();
-        created = true;
-      }
-      return anyHost;
-    }
+    if (host === '') return [undefined, ''];
     const parent = wildcardParent(host);
-    const map = parent === undefined ? exactHosts : wildcardHosts;
-    const key = parent ?? host;
-    let routes = map.get(key);
-    if (routes === undefined) {
-      routes = fresh();
-      created = true;
-      map.set(key, routes);
-    }
+    return parent === undefined ? [exactHosts, host] : [wildcardHosts, parent];
+  };
+  const findHost = (rawHost: string): HostRoutes<T> | undefined => {
+    const [map, key] = placeOf(rawHost);
+    return map === undefined ? anyHost : map.get(key);
+  };
+  const addHost = (rawHost: string, exact: Map<string, T>, prefix: PrefixTree<T>): HostRoutes<T> => {
+    const routes: HostRoutes<T> = { exact, prefix, fallback: undefined };
+    const [map, key] = placeOf(rawHost);
+    if (map === undefined) anyHost = routes;
+    else map.set(key, routes);
     return routes;
   };
   const insert = (routes: HostRoutes<T>, start: number, end: number): void => {
@@ -194,15 +189,17 @@ export function compileRoutes<T>(
     const host = rules[start]!.host;
     let end = start + 1;
     while (end < rules.length && rules[end]!.host === host) end++;
-    const routes = hostRoutes(host);
-    if (created) {
+    let routes = findHost(host);
+    if (routes === undefined) {
       const known = reuse ? (RUNS.get(rules[start]!) as HostPaths<T> | undefined) : undefined;
-      const borrowed = known !== undefined && sameRun(known.rules, rules, start, end);
-      if (borrowed) {
-        routes.exact = known.exact;
-        routes.prefix = known.prefix;
-      } else insert(routes, start, end);
-      if (reuse) single.set(routes, { start, end, borrowed });
+      if (known !== undefined && sameRun(known.rules, rules, start, end)) {
+        routes = addHost(host, known.exact, known.prefix);
+        single.set(routes, { start, end, borrowed: true });
+      } else {
+        routes = addHost(host, new Map(), new PrefixTree());
+        insert(routes, start, end);
+        if (reuse) single.set(routes, { start, end, borrowed: false });
+      }
     } else {
       const first = single.get(routes);
       if (first !== undefined) {
@@ -231,7 +228,7 @@ export function compileRoutes<T>(
   let lastRoutes: HostRoutes<T> | undefined;
   const routesFor = (rawHost: string): HostRoutes<T> => {
     if (rawHost === lastHost) return lastRoutes!;
-    lastRoutes = hostRoutes(rawHost);
+    lastRoutes = findHost(rawHost) ?? addHost(rawHost, new Map(), new PrefixTree());
     lastHost = rawHost;
     return lastRoutes;
   };

@@ -40,6 +40,10 @@ export class BackendResolver {
   readonly endpoints = new Map<string, readonly Endpoint[]>();
   readonly #options: TranslateOptions;
   readonly #diagnostics: Diagnostic[];
+  /** The last resolution, and the Service key and port it was for (see `resolve`). */
+  #lastKey: string | undefined;
+  #lastPort: number | string | undefined;
+  #last: BackendResolution | undefined;
 
   constructor(snapshot: Snapshot, options: TranslateOptions, diagnostics: Diagnostic[]) {
     this.#options = options;
@@ -71,10 +75,6 @@ export class BackendResolver {
     this.#last = resolution;
     return resolution;
   }
-
-  #lastKey: string | undefined;
-  #lastPort: number | string | undefined;
-  #last: BackendResolution | undefined;
 
   #resolveNamed(namespace: string, wanted: ServiceRef, serviceKey: string | undefined): BackendResolution {
     const key = serviceKey ?? `${namespace}/${wanted.name}`;
