@@ -105,6 +105,9 @@ export class ConfigApplier {
     }
     const swapped = target.setConfig(config, compiled.certificates);
     this.current = { backends: config.backends, endpoints: config.endpoints, summary: config.summary };
+    // A cluster changes EndpointSlices far more often than anything else: its index of backends by
+    // Service is made with the configuration (2-8 ms at 10,000), not by the first EndpointSlice change.
+    if (this.deps.policy === 'skip-object') backendsByService(config.backends);
     this.publishEndpoints(config, config.endpoints);
     metrics.setCertificateExpiry(compiled.certificates.expiry());
     metrics.setUnhonouredAnnotations(outcome.translated.unhonouredAnnotations, KNOWN_ANNOTATIONS);
