@@ -65,16 +65,11 @@ export function packPayload(payload: ConfigPayload): PackedPayload {
   };
   // The routes of one Ingress come one after the other and share most strings: the last ones are
   // checked before the table (a lookup for each of 400,000 strings was most of the packing).
-  let lastNamespace = '';
-  let lastNamespaceIndex = -1;
-  let lastIngress = '';
-  let lastIngressIndex = -1;
-  let lastService = '';
-  let lastServiceIndex = -1;
-  let lastHost = '';
-  let lastHostIndex = -1;
-  let lastBackend: Backend | undefined;
-  let lastBackendIndex = -1;
+  const namespaceOf = lastOne(s);
+  const ingressOf = lastOne(s);
+  const serviceOf = lastOne(s);
+  const hostOf = lastOne(s);
+  const backendOf = lastOne(b);
   const routes: number[] = [];
   const routeIndex = new Map<Route, number>();
   const r = (route: Route): number => {
@@ -82,47 +77,19 @@ export function packPayload(payload: ConfigPayload): PackedPayload {
     if (i === undefined) {
       i = routeIndex.size;
       routeIndex.set(route, i);
-      if (route.namespace !== lastNamespace || lastNamespaceIndex === -1) {
-        lastNamespace = route.namespace;
-        lastNamespaceIndex = s(lastNamespace);
-      }
-      if (route.ingress !== lastIngress || lastIngressIndex === -1) {
-        lastIngress = route.ingress;
-        lastIngressIndex = s(lastIngress);
-      }
-      if (route.service !== lastService || lastServiceIndex === -1) {
-        lastService = route.service;
-        lastServiceIndex = s(lastService);
-      }
-      if (route.host !== lastHost || lastHostIndex === -1) {
-        lastHost = route.host;
-        lastHostIndex = s(lastHost);
-      }
-      if (route.backend !== lastBackend || lastBackendIndex === -1) {
-        lastBackend = route.backend;
-        lastBackendIndex = b(lastBackend);
-      }
       routes.push(
-        lastNamespaceIndex,
-        lastIngressIndex,
-        lastServiceIndex,
-        lastHostIndex,
+        namespaceOf(route.namespace),
+        ingressOf(route.ingress),
+        serviceOf(route.service),
+        hostOf(route.host),
         s(route.path),
-        lastBackendIndex,
+        backendOf(route.backend),
         route.tlsRedirect ? 1 : 0,
       );
     }
     return i;
   };
-  const pathTypes = new Map<string, number>();
-  const pathType = (value: string): number => {
-    let i = pathTypes.get(value);
-    if (i === undefined) {
-      i = s(value);
-      pathTypes.set(value, i);
-    }
-    return i;
-  };
+  const pathType = lastOne(s);
   const input = payload.rules;
   const rules: number[] = [];
   for (const rule of input.rules) {
@@ -154,6 +121,19 @@ export function packPayload(payload: ConfigPayload): PackedPayload {
     endpoints,
     tls: payload.tls,
     summary: payload.summary,
+  };
+}
+
+/** `index`, asked again only when the value differs from the one asked last. */
+function lastOne<V>(index: (value: V) => number): (value: V) => number {
+  let last: V | undefined;
+  let lastIndex = -1;
+  return (value) => {
+    if (lastIndex === -1 || value !== last) {
+      last = value;
+      lastIndex = index(value);
+    }
+    return lastIndex;
   };
 }
 
