@@ -171,6 +171,13 @@ describe('two workers, one configuration', () => {
     expect(new Set(answers.map((a) => a.pid))).toEqual(new Set(workerPids(gw)));
   });
 
+  it("runs each worker's garbage collector on its own thread; the primary keeps V8's helper threads", () => {
+    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv(gw.child.pid!)).not.toContain('--single-threaded-gc');
+    expect(workerPids(gw)).toHaveLength(2);
+    for (const pid of workerPids(gw)) expect(argv(pid)).toContain('--single-threaded-gc');
+  });
+
   it('balances fresh connections round robin over the pods, as one process does', async () => {
     const answers = await servedMany(gw, 6, 'web.w.test');
     const pods = answers.map((a) => a.pod);

@@ -28,6 +28,22 @@ const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
 const STABLE_MS = 60_000;
 
+/**
+ * V8 flags of a worker beyond the primary's. `--single-threaded-gc`: a worker is one of N processes on
+ * N cores, so V8's GC helper threads have no core of their own: at every scavenge four of them woke and
+ * preempted a main thread (one process on one core under small-GET load: ~630 involuntary switches of
+ * its main thread a second, ~200 with the flag; the helpers' CPU, ~1.5 % of a worker's, goes too). Not
+ * for the primary: its rebuilds of large configurations need the helpers (one process with 10,000
+ * Ingresses peaked at ~340 MB RSS with the flag, ~260 without). Only a command-line flag works:
+ * NODE_OPTIONS refuses it, and v8.setFlagsFromString is too late for it.
+ */
+export const WORKER_V8_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
+/** The execArgv a worker is forked with: the primary's, plus WORKER_V8_FLAGS not already there. */
+export function workerExecArgv(primary: readonly string[]): string[] {
+  return [...primary, ...WORKER_V8_FLAGS.filter((flag) => !primary.includes(flag))];
+}
+
 interface Member {
   readonly worker: Worker;
   /** Its turn among the workers (0…count-1): the order in which they open the ports at start. */
@@ -89,8 +105,9 @@ export class WorkerFleet implements ConfigTarget {
     cluster.setupPrimary({
       serialization: 'advanced',
       // A single executable applies its own execArgv (scripts/package.mjs) in every process it starts;
-      // passed again they would reach the flag parser as arguments.
-      ...(isSea() ? { execArgv: [] } : {}),
+      // passed again they would reach the flag parser as arguments. Its workers so run without
+      // WORKER_V8_FLAGS: the primary's flags and the workers' are one list there.
+      execArgv: isSea() ? [] : workerExecArgv(process.execArgv),
     });
   }
 

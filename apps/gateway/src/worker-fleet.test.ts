@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { WORKER_V8_FLAGS, workerExecArgv } from './worker-fleet.js';
+
+describe('workerExecArgv', () => {
+  it.each([
+    { primary: [], worker: ['--single-threaded-gc'] },
+    {
+      primary: ['--max-semi-space-size=8', '--max-old-space-size=320'],
+      worker: ['--max-semi-space-size=8', '--max-old-space-size=320', '--single-threaded-gc'],
+    },
+    // Given to the primary already (by hand, or a benchmark's --node-arg): not passed twice.
+    { primary: ['--single-threaded-gc', '--cpu-prof'], worker: ['--single-threaded-gc', '--cpu-prof'] },
+  ])('$primary → $worker', ({ primary, worker }) => {
+    expect(workerExecArgv(primary)).toEqual(worker);
+  });
+
+  it('is what the flags say, and leaves the primary’s array alone', () => {
+    const primary = ['--max-semi-space-size=8'];
+    const worker = workerExecArgv(primary);
+    expect(worker.slice(1)).toEqual([...WORKER_V8_FLAGS]);
+    expect(primary).toEqual(['--max-semi-space-size=8']);
+  });
+});
