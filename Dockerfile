@@ -32,5 +32,7 @@ EXPOSE 8080 8443 10254
 # and 10,000 Ingresses peak at ~285 MB instead of ~308, with no slower rebuild; figures in
 # benchmarks/README.md.
 # The Deployment's NODE_OPTIONS sets --max-old-space-size below the container's memory limit.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/dist/cli.js"]
+# --no-parallel-scavenge: a serving process has one core; the helper threads of a parallel scavenge
+# (about 25 a second under load) only preempted it (apps/gateway/src/worker-fleet.ts, WORKER_V8_FLAGS).
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--no-parallel-scavenge", "/app/dist/cli.js"]
 CMD ["--kubernetes"]

@@ -109,7 +109,8 @@ if (opts.help) {
   --proxy-core N         core of the proxy under test (1); --load-core N: wrk, backend, this script (0)
   --no-pin               no taskset
   --node-arg ARG         extra node flag for the gateway (repeatable); --node-defaults: node's own V8
-                         settings instead of the deployed --max-semi-space-size=8 --max-old-space-size=320
+                         settings instead of the deployed --max-semi-space-size=8 --no-parallel-scavenge
+                         --max-old-space-size=320
   --json FILE            where to write the results (default benchmarks/results/yardstick-<date>.json)
   --keep-dir             keep the temporary directory (configs, logs)
 `);

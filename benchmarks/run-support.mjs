@@ -39,7 +39,11 @@ export function guardRun(name, timeoutS) {
  * The gateway's process settings as deployed: the image's ENTRYPOINT and ENV and the Deployment's
  * NODE_OPTIONS (Dockerfile, deploy/). Benchmarks run the gateway with them unless --node-defaults.
  */
-export const DEPLOYED_NODE_ARGS = ['--max-semi-space-size=8', '--max-old-space-size=320'];
+export const DEPLOYED_NODE_ARGS = [
+  '--max-semi-space-size=8',
+  '--no-parallel-scavenge',
+  '--max-old-space-size=320',
+];
 export const DEPLOYED_ENV = { MALLOC_ARENA_MAX: '2' };
 
 /** The environment of a gateway child: this one's, plus the deployed settings unless `nodeDefaults`. */

@@ -398,7 +398,9 @@ describe('deploy/: the cluster-mode install', () => {
     // The last USER is the final stage's: numeric uid:gid, so that the kubelet can check runAsNonRoot.
     const user = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].at(-1)?.[1];
     expect(user).toBe(`${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "--max-semi-space-size=8", "\/app\/dist\/cli\.js"\]$/m);
+    expect(dockerfile).toMatch(
+      /^ENTRYPOINT \["node", "--max-semi-space-size=8", "--no-parallel-scavenge", "\/app\/dist\/cli\.js"\]$/m,
+    );
     expect(dockerfile).toMatch(/^CMD \["--kubernetes"\]$/m);
   });
 

@@ -171,11 +171,11 @@ describe('two workers, one configuration', () => {
     expect(new Set(answers.map((a) => a.pid))).toEqual(new Set(workerPids(gw)));
   });
 
-  it("runs each worker's garbage collector on its own thread; the primary keeps V8's helper threads", () => {
+  it('forks workers that scavenge on their own thread, whatever flags the primary was started with', () => {
     const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    expect(argv(gw.child.pid!)).not.toContain('--single-threaded-gc');
+    expect(argv(gw.child.pid!)).not.toContain('--no-parallel-scavenge');
     expect(workerPids(gw)).toHaveLength(2);
-    for (const pid of workerPids(gw)) expect(argv(pid)).toContain('--single-threaded-gc');
+    for (const pid of workerPids(gw)) expect(argv(pid)).toContain('--no-parallel-scavenge');
   });
 
   it('balances fresh connections round robin over the pods, as one process does', async () => {

@@ -132,8 +132,9 @@ writeFileSync(
       main: basename(bundle),
       output: basename(blob),
       disableExperimentalSEAWarning: true,
-      // As the image's ENTRYPOINT: a young generation V8 would otherwise grow to 128 MB (README, memory).
-      execArgv: ['--max-semi-space-size=8'],
+      // As the image's ENTRYPOINT: a young generation V8 would otherwise grow to 128 MB (README, memory);
+      // scavenges on the serving thread alone (worker-fleet.ts, WORKER_V8_FLAGS).
+      execArgv: ['--max-semi-space-size=8', '--no-parallel-scavenge'],
       useSnapshot: false,
       useCodeCache: opts['code-cache'],
     },

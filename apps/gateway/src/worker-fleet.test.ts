@@ -3,13 +3,13 @@ import { WORKER_V8_FLAGS, workerExecArgv } from './worker-fleet.js';
 
 describe('workerExecArgv', () => {
   it.each([
-    { primary: [], worker: ['--single-threaded-gc'] },
+    { primary: [], worker: ['--no-parallel-scavenge'] },
     {
       primary: ['--max-semi-space-size=8', '--max-old-space-size=320'],
-      worker: ['--max-semi-space-size=8', '--max-old-space-size=320', '--single-threaded-gc'],
+      worker: ['--max-semi-space-size=8', '--max-old-space-size=320', '--no-parallel-scavenge'],
     },
     // Given to the primary already (by hand, or a benchmark's --node-arg): not passed twice.
-    { primary: ['--single-threaded-gc', '--cpu-prof'], worker: ['--single-threaded-gc', '--cpu-prof'] },
+    { primary: ['--no-parallel-scavenge', '--cpu-prof'], worker: ['--no-parallel-scavenge', '--cpu-prof'] },
   ])('$primary → $worker', ({ primary, worker }) => {
     expect(workerExecArgv(primary)).toEqual(worker);
   });

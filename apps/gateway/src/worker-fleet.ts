@@ -29,15 +29,17 @@ const RESTART_MAX_MS = 10_000;
 const STABLE_MS = 60_000;
 
 /**
- * V8 flags of a worker beyond the primary's. `--single-threaded-gc`: a worker is one of N processes on
- * N cores, so V8's GC helper threads have no core of their own: at every scavenge four of them woke and
- * preempted a main thread (one process on one core under small-GET load: ~630 involuntary switches of
- * its main thread a second, ~200 with the flag; the helpers' CPU, ~1.5 % of a worker's, goes too). Not
- * for the primary: its rebuilds of large configurations need the helpers (one process with 10,000
- * Ingresses peaked at ~340 MB RSS with the flag, ~260 without). Only a command-line flag works:
- * NODE_OPTIONS refuses it, and v8.setFlagsFromString is too late for it.
+ * V8 flags every worker runs with, whether or not the primary was given them (the image's ENTRYPOINT and
+ * the single executable's execArgv, scripts/package.mjs, give them to every process).
+ * `--no-parallel-scavenge`: a serving process has one core, so the helper threads a parallel scavenge
+ * wakes have none of their own; at every scavenge (~25 a second under small-GET load) four of them woke
+ * and preempted the serving thread (one process pinned to one core: ~590 involuntary switches of its
+ * main thread a second, ~165 with the flag; p99 1.5-1.85x nginx's instead of 2.0-2.3x, medians of
+ * interleaved rounds, benchmarks/README.md). Marking and sweeping keep their threads: with
+ * `--single-threaded-gc` instead, one process with 10,000 Ingresses peaked at ~340 MB RSS, not ~265.
+ * Only the command line takes it (NODE_OPTIONS and v8.setFlagsFromString do not).
  */
-export const WORKER_V8_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const WORKER_V8_FLAGS: readonly string[] = ['--no-parallel-scavenge'];
 
 /** The execArgv a worker is forked with: the primary's, plus WORKER_V8_FLAGS not already there. */
 export function workerExecArgv(primary: readonly string[]): string[] {
