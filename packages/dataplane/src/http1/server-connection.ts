@@ -722,13 +722,6 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
    * scavenger (with a connection per request: ~1,980 → ~1,520 bytes promoted per connection, sampled).
    */
   private detach(): void {
-    this.unhook();
-    // A late error of a closed socket (a write's EPIPE) must still find a listener.
-    this.socket.on('error', ignoreSocketError);
-  }
-
-  /** Takes this connection's handlers off its socket (closed, or handed to an upgrade's tunnel). */
-  private unhook(): void {
     const socket = this.socket;
     socket.removeListener('data', this.onDataBound);
     socket.removeListener('drain', this.onDrainBound);
@@ -736,6 +729,8 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     socket.removeListener('close', this.onCloseBound);
     socket.removeListener('finish', this.onErrorBound);
     socket.removeListener('error', this.onErrorBound);
+    // A late error of a closed socket (a write's EPIPE) must still find a listener.
+    socket.on('error', ignoreSocketError);
   }
 
   onDeadline(): void {
@@ -974,7 +969,11 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     this.handedOver = true;
     this.upgradeWait = null;
     const socket = this.socket;
-    this.unhook();
+    socket.removeListener('data', this.onDataBound);
+    socket.removeListener('drain', this.onDrainBound);
+    socket.removeListener('end', this.onEndBound);
+    socket.removeListener('close', this.onCloseBound);
+    socket.removeListener('error', this.onErrorBound);
     this.deadline = 0;
     this.clock.delete(this);
     this.parser.release();
