@@ -93,39 +93,6 @@ describe('http1/server-connection: requests, keep-alive, pipelining', () => {
     expect(c.closed).toBe(false);
   });
 
-  it.each([
-    ['the client half-closes after its request', (c: RawClient) => c.socket.end()],
-    ['the request says Connection: close', (c: RawClient) => c.send(GET('/two', 'Connection: close\r\n'))],
-  ])(
-    'lets go of its socket once closed (%s): no listener of its stays, a late socket error is ignored',
-    async (_, close) => {
-      const h = await serve((ex) => ok(ex));
-      const c = await h.client();
-      c.send(GET('/one'));
-      await c.until((t) => t.includes('hello /one'));
-      const conn = h.connections[0]!;
-      const socket = conn.socket;
-      const own = conn as unknown as Record<string, (...args: unknown[]) => void>;
-      const hooks: [string, string][] = [
-        ['data', 'onDataBound'],
-        ['drain', 'onDrainBound'],
-        ['end', 'onEndBound'],
-        ['close', 'onCloseBound'],
-        ['error', 'onErrorBound'],
-        ['finish', 'onErrorBound'],
-      ];
-      const hooked = () => hooks.filter(([event, field]) => socket.listeners(event).includes(own[field]!));
-      expect(hooked().map(([event]) => event)).toEqual(['data', 'drain', 'end', 'close', 'error']);
-      close(c);
-      await c.ended();
-      await waitFor(() => conn.isClosed);
-      // What the socket references no longer includes the connection.
-      expect(hooked()).toEqual([]);
-      expect(socket.listenerCount('error')).toBe(1);
-      expect(() => socket.emit('error', new Error('late EPIPE'))).not.toThrow();
-    },
-  );
-
   it('keeps pipelined responses in order even when a later one is ready first', async () => {
     const pending: Exchange[] = [];
     const h = await serve((ex) => {
