@@ -34,35 +34,19 @@ const RULE_FIELDS = 4;
 
 export function packPayload(payload: ConfigPayload): PackedPayload {
   const strings: string[] = [];
-  const stringIndex = new Map<string, number>();
-  const s = (value: string): number => {
-    let i = stringIndex.get(value);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(value);
-      stringIndex.set(value, i);
-    }
-    return i;
-  };
+  const s = indexer((value: string) => strings.push(value));
   const backends: number[] = [];
-  const backendIndex = new Map<Backend, number>();
-  const b = (backend: Backend | undefined): number => {
-    if (backend === undefined) return -1;
-    let i = backendIndex.get(backend);
-    if (i === undefined) {
-      i = backendIndex.size;
-      backendIndex.set(backend, i);
-      backends.push(
-        s(backend.key),
-        s(backend.namespace),
-        s(backend.service),
-        backend.portName === undefined ? -1 : s(backend.portName),
-        backend.external ? 1 : 0,
-        backend.affinity === undefined ? -1 : backend.affinity.timeoutSeconds,
-      );
-    }
-    return i;
-  };
+  const backendIndex = indexer((backend: Backend) =>
+    backends.push(
+      s(backend.key),
+      s(backend.namespace),
+      s(backend.service),
+      backend.portName === undefined ? -1 : s(backend.portName),
+      backend.external ? 1 : 0,
+      backend.affinity === undefined ? -1 : backend.affinity.timeoutSeconds,
+    ),
+  );
+  const b = (backend: Backend | undefined): number => (backend === undefined ? -1 : backendIndex(backend));
   // The routes of one Ingress come one after the other and share most strings: the last ones are
   // checked before the table (a lookup for each of 400,000 strings was most of the packing).
   const namespaceOf = lastOne(s);
@@ -71,24 +55,17 @@ export function packPayload(payload: ConfigPayload): PackedPayload {
   const hostOf = lastOne(s);
   const backendOf = lastOne(b);
   const routes: number[] = [];
-  const routeIndex = new Map<Route, number>();
-  const r = (route: Route): number => {
-    let i = routeIndex.get(route);
-    if (i === undefined) {
-      i = routeIndex.size;
-      routeIndex.set(route, i);
-      routes.push(
-        namespaceOf(route.namespace),
-        ingressOf(route.ingress),
-        serviceOf(route.service),
-        hostOf(route.host),
-        s(route.path),
-        backendOf(route.backend),
-        route.tlsRedirect ? 1 : 0,
-      );
-    }
-    return i;
-  };
+  const r = indexer((route: Route) =>
+    routes.push(
+      namespaceOf(route.namespace),
+      ingressOf(route.ingress),
+      serviceOf(route.service),
+      hostOf(route.host),
+      s(route.path),
+      backendOf(route.backend),
+      route.tlsRedirect ? 1 : 0,
+    ),
+  );
   const pathType = lastOne(s);
   const input = payload.rules;
   const rules: number[] = [];
@@ -121,6 +98,23 @@ export function packPayload(payload: ConfigPayload): PackedPayload {
     endpoints,
     tls: payload.tls,
     summary: payload.summary,
+  };
+}
+
+/**
+ * Numbers values 0, 1, 2… in the order first seen: a value seen before gets its number again; a new one
+ * gets the next and is written (once) by `write`.
+ */
+function indexer<V>(write: (value: V) => unknown): (value: V) => number {
+  const numbers = new Map<V, number>();
+  return (value) => {
+    let i = numbers.get(value);
+    if (i === undefined) {
+      i = numbers.size;
+      numbers.set(value, i);
+      write(value);
+    }
+    return i;
   };
 }
 
