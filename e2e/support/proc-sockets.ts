@@ -51,3 +51,22 @@ export function pidOfConnection(
   }
   return undefined;
 }
+
+/** How many listening TCP sockets on `ip:port` the process `pid` holds (its fds, matched by inode). */
+export function listeningSocketsOf(pid: number, ip: string, port: number): number {
+  const local = procAddress(ip, port);
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local && f[3] === '0A') inodes.add(`socket:[${f[9]}]`);
+  }
+  let held = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`))) held++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return held;
+}

@@ -3,11 +3,12 @@
 // certificates) and proxying it over pooled keep-alive connections (http1/upstream-pool) to an endpoint
 // from the endpoint table. Each is read once per request and replaced by one reference swap.
 import { randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { normalizeHost } from '@gateway/routing';
 import type { Backend, Endpoint, EndpointTable } from '@gateway/translate';
+import { AcceptorGroup } from './acceptors.js';
 import { isoNow, type Reported, recordOf } from './access-record.js';
 import { Forward } from './forwarding.js';
 import { connectionErrorResponse, rawResponseLength } from './gateway-responses.js';
@@ -130,8 +131,8 @@ export class DataPlane {
   private readonly connectionOptions: ServerConnectionOptions;
   private readonly http: Listener;
   private readonly https: Listener;
-  private readonly httpServer: net.Server;
-  private readonly httpsServer: tls.Server;
+  private readonly httpAcceptors: AcceptorGroup<net.Server>;
+  private readonly httpsAcceptors: AcceptorGroup<tls.Server>;
   private inflight = 0;
   private drained: (() => void) | undefined = undefined;
   private ports: { httpPort: number; httpsPort: number } | undefined = undefined;
@@ -172,19 +173,24 @@ export class DataPlane {
     };
     this.http = new Listener(this, 'http');
     this.https = new Listener(this, 'https');
-    this.httpServer = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
-      this.accept(socket, this.http),
-    );
-    this.httpServer.on('connection', (socket: CountedSocket) => this.counted(socket, this.http));
+    const acceptors = opts.acceptors ?? 1;
+    this.httpAcceptors = new AcceptorGroup(() => {
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+        this.accept(socket, this.http),
+      );
+      server.on('connection', (socket: CountedSocket) => this.counted(socket, this.http));
+      return server;
+    }, acceptors);
     const certificates = (): SniTable => this.active?.certificates ?? NO_CERTIFICATES;
-    this.httpsServer = tls.createServer({
-      ...opts.certificates.serverOptions(certificates),
-      allowHalfOpen: true,
-      noDelay: true,
-    });
-    this.httpsServer.on('connection', (socket: CountedSocket) => this.counted(socket, this.https));
-    this.httpsServer.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket, this.https));
-    this.httpsServer.on('tlsClientError', noop);
+    // One set of session-ticket keys for the group: a resumed session may land on any of its sockets.
+    const tlsOptions = { ...opts.certificates.serverOptions(certificates), ticketKeys: randomBytes(48) };
+    this.httpsAcceptors = new AcceptorGroup(() => {
+      const server = tls.createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true });
+      server.on('connection', (socket: CountedSocket) => this.counted(socket, this.https));
+      server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket, this.https));
+      server.on('tlsClientError', noop);
+      return server;
+    }, acceptors);
   }
 
   private counted(socket: CountedSocket, listener: Listener): void {
@@ -216,8 +222,8 @@ export class DataPlane {
   }
 
   async listen(): Promise<{ httpPort: number; httpsPort: number }> {
-    const httpPort = await listenOn(this.httpServer, this.host, this.opts.httpPort);
-    const httpsPort = await listenOn(this.httpsServer, this.host, this.opts.httpsPort);
+    const httpPort = await this.httpAcceptors.listen(this.host, this.opts.httpPort);
+    const httpsPort = await this.httpsAcceptors.listen(this.host, this.opts.httpsPort);
     this.http.setPort(httpPort);
     this.https.setPort(httpsPort);
     this.ports = { httpPort, httpsPort };
@@ -236,7 +242,7 @@ export class DataPlane {
   async close(timeoutMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const closed = Promise.all([closeServer(this.httpServer), closeServer(this.httpsServer)]);
+    const closed = Promise.all([this.httpAcceptors.close(), this.httpsAcceptors.close()]);
     for (const c of this.connections) c.closeWhenIdle();
     if (this.inflight > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -471,26 +477,6 @@ export class DataPlane {
     if (this.observer === undefined) return;
     this.report(recordOf(t, t.listener.scheme, status, requestLength, sent));
   }
-}
-
-function listenOn(server: net.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close(() => resolve());
-  });
 }
 
 function noop(): void {}

@@ -135,4 +135,9 @@ export interface DataPlaneOptions {
    * (CVE-2021-25740; cluster mode). Default false (a standalone file may use one).
    */
   refuseLocalExternalNames?: boolean;
+  /**
+   * Listening sockets per port (SO_REUSEPORT), so a busy process accepts that many connections per turn
+   * of its event loop instead of one (see acceptors.ts). Default 1.
+   */
+  acceptors?: number;
 }
