@@ -758,6 +758,16 @@ function compareForwarded(scenario, g, n, targets) {
 
 // --- scenario setup ---------------------------------------------------------------------------------
 
+/**
+ * A gateway's configuration file, alone in a directory of its own: the file source watches the file's
+ * directory, and the gateway's log written beside it would wake the watcher at every flush.
+ */
+function configFile(gatewayName) {
+  const own = join(dir, `${gatewayName}-config`);
+  mkdirSync(own, { recursive: true });
+  return join(own, 'gateway.yaml');
+}
+
 async function setUp(name, scenario) {
   const gatewayName = `gateway-${name}`;
   const nginxName = `nginx-${name}`;
@@ -775,7 +785,7 @@ async function setUp(name, scenario) {
     }
     nginxConf = nginxConfig({ name: nginxName, big: true });
   } else {
-    gwConfig = join(dir, `${gatewayName}.yaml`);
+    gwConfig = configFile(gatewayName);
     writeFileSync(gwConfig, gatewayYaml());
     nginxConf = nginxConfig({ name: nginxName, errorLevel: scenario.swaps ? 'notice' : 'error' });
   }
@@ -790,7 +800,7 @@ async function setUp(name, scenario) {
   // With 10,000 Ingresses, the gateway with 1 runs too, interleaved: the lookup cost, free of drift.
   let one;
   if (scenario.big) {
-    const config = join(dir, 'gateway-one.yaml');
+    const config = configFile('gateway-one');
     writeFileSync(config, gatewayYaml());
     one = startGateway('gateway-one', config, { port: PORTS.gatewayOne });
     await until('the gateway with 1 Ingress', 60_000, () => countLines(one.log, '"gateway listening"') > 0);
