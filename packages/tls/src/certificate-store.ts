@@ -2,7 +2,7 @@
 // (exact host, then the one-label wildcard of its parent domain, else a self-signed default).
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
+import { selfSignedCertificate } from './self-signed.js';
 
 /** A certificate bound to hosts; structurally the `TlsBinding` that translate() produces. */
 export interface CertificateBinding {
@@ -116,25 +116,16 @@ export class CertificateStore {
    * with SHA-256, valid for a year, as ingress-nginx's "Kubernetes Ingress Controller Fake Certificate".
    */
   static async create(opts: CertificateStoreOptions = {}): Promise<CertificateStore> {
-    const notAfterDate = new Date();
-    notAfterDate.setFullYear(notAfterDate.getFullYear() + 1);
-    const pems = await generate(
-      [{ name: 'commonName', value: opts.defaultCommonName ?? DEFAULT_COMMON_NAME }],
-      {
-        keyType: 'ec',
-        curve: 'P-256',
-        algorithm: 'sha256',
-        notAfterDate,
-        // Without explicit extensions selfsigned would put the common name (with spaces) in the SAN.
-        extensions: [
-          { name: 'basicConstraints', cA: false },
-          { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-          { name: 'extKeyUsage', serverAuth: true },
-          { name: 'subjectAltName', altNames: [{ type: 2, value: 'ingress.local' }] },
-        ],
-      },
-    );
-    return new CertificateStore(pems.private, pems.cert);
+    const notBefore = new Date();
+    const notAfter = new Date(notBefore);
+    notAfter.setUTCFullYear(notAfter.getUTCFullYear() + 1);
+    const { keyPem, certPem } = selfSignedCertificate({
+      commonName: opts.defaultCommonName ?? DEFAULT_COMMON_NAME,
+      dnsNames: ['ingress.local'],
+      notBefore,
+      notAfter,
+    });
+    return new CertificateStore(keyPem, certPem);
   }
 
   /**
