@@ -1,12 +1,13 @@
 // Strict validation of the six kinds we read, like `kubectl --validate=strict`. Two compiled validators
-// per kind, each built once (the ajv one on first use):
+// per kind:
 // - a strict JSON schema (src/strict-schemas.generated.json, derived from kubernetes-models'
-//   declarations by scripts/generate-schemas.mjs) compiled by ajv: unknown fields, required fields,
-//   enums, JSON types;
+//   declarations by scripts/generate-schemas.mjs) compiled by ajv ahead of time into
+//   src/strict-validators.generated.js (scripts/generate-validators.mjs): unknown fields, required
+//   fields, enums, JSON types;
 // - kubernetes-models' own precompiled validator: what the declarations cannot say (integer vs number,
 //   int32/int64 ranges, base64 of Secret data).
 // Then what no schema says: metadata.name, the keys of a kubernetes.io/tls Secret.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { validate as endpointsModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Endpoints';
 import { validate as secretModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
 import { validate as serviceModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
@@ -16,7 +17,7 @@ import { validate as ingressClassModel } from 'kubernetes-models/_schemas/IoK8sA
 import { applyApiDefaults, needsApiDefaults } from './api-defaults.js';
 import { didYouMean } from './did-you-mean.js';
 import { formatPath, type PathSegment, pointerSegments } from './field-path.js';
-import strictSchemas from './strict-schemas.generated.json' with { type: 'json' };
+import * as strictValidators from './strict-validators.generated.js';
 import type { Diagnostic, Kind, KubeObject, SourceRef } from './types.js';
 
 /** Line of the YAML node at a field path (the deepest node found), when the object came from a file. */
@@ -28,34 +29,18 @@ export interface ValidationResult {
   diagnostics: Diagnostic[];
 }
 
-type ModelValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+/** A compiled validator: ajv's and kubernetes-models' both say what failed in `errors`. */
+type CompiledValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 interface KindValidator {
   readonly apiVersion: string;
-  readonly strict: ValidateFunction;
-  readonly model: ModelValidate;
-}
-
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-
-/** Compiled on first use: a start that reads no Secret or Endpoints compiles neither (ajv: ~10 ms each). */
-class LazyValidator implements KindValidator {
-  #strict: ValidateFunction | undefined;
-
-  constructor(
-    private readonly kind: Kind,
-    readonly apiVersion: string,
-    readonly model: ModelValidate,
-  ) {}
-
-  get strict(): ValidateFunction {
-    this.#strict ??= ajv.compile(strictSchemas[this.kind]);
-    return this.#strict;
-  }
+  readonly strict: CompiledValidate;
+  readonly model: CompiledValidate;
 }
 
 function compile(kind: Kind, apiVersion: string, model: unknown): [Kind, KindValidator] {
-  return [kind, new LazyValidator(kind, apiVersion, model as ModelValidate)];
+  const strict = (strictValidators as Record<Kind, unknown>)[kind] as CompiledValidate;
+  return [kind, { apiVersion, strict, model: model as CompiledValidate }];
 }
 
 const validators: ReadonlyMap<string, KindValidator> = new Map([
