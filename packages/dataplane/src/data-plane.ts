@@ -266,7 +266,7 @@ export class DataPlane {
   /** @internal A request head arrived on `listener`. */
   handle(ex: Exchange, listener: Listener): void {
     const head = new RequestHead(ex.method, ex.url, ex.rawHeaders);
-    if (ex.upgrade && head.upgradeWebSocket && ex.method === 'GET') {
+    if (ex.upgrade && head.upgradeWebSocket && ex.method === 'GET' && ex.versionMajor === 1) {
       this.handleUpgrade(ex, head, listener);
       return;
     }
@@ -274,6 +274,12 @@ export class DataPlane {
     this.inflight++;
     ex.listen(f);
     f.clientIp = clientIpOf(ex.connection.socket);
+    // llhttp reads any one-digit major version ("GET / HTTP/2.0" parses); only 1.x is HTTP/1 (RFC 9110
+    // §15.6.6), as nginx answers.
+    if (ex.versionMajor !== 1) {
+      f.answer(505, true);
+      return;
+    }
     if (ex.method === 'CONNECT') {
       f.answer(400, true);
       return;

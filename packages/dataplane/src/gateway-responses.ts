@@ -35,7 +35,7 @@ function build(status: number): Canned {
 }
 
 const canned = new Map<number, Canned>();
-for (const status of [308, 400, 404, 408, 413, 431, 500, 501, 502, 503, 504])
+for (const status of [308, 400, 404, 408, 413, 431, 500, 501, 502, 503, 504, 505])
   canned.set(status, build(status));
 
 function get(status: number): Canned {

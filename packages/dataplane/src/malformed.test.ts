@@ -52,6 +52,9 @@ describe('malformed requests', () => {
     ['HTTP/1.1 without Host', 'GET /no-host HTTP/1.1\r\n\r\n'],
     ['bad escape', 'GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n'],
     ['space in target', 'GET /a b HTTP/1.1\r\nHost: a\r\n\r\n'],
+    ['Host with a space', 'GET /host-space HTTP/1.1\r\nHost: a b\r\n\r\n'],
+    ['Host with a path', 'GET /host-path HTTP/1.1\r\nHost: a/b\r\n\r\n'],
+    ['Host with userinfo', 'GET /host-user HTTP/1.1\r\nHost: u@a\r\n\r\n'],
   ];
 
   for (const [name, bytes] of cases) {
@@ -65,6 +68,21 @@ describe('malformed requests', () => {
       expect(received.length).toBe(before);
     });
   }
+
+  it('answers 505 and closes for HTTP/2.0, the one other version llhttp reads (3.1 is a 400)', async () => {
+    const version = '2.0';
+    const before = received.length;
+    const out = await raw(gw.http, `GET /v HTTP/${version}\r\nHost: a\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
+    expect(out).toMatch(/\r\nConnection: close\r\n/i);
+    const upgrade = await raw(
+      gw.http,
+      `GET /ws HTTP/${version}\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    expect(upgrade).toMatch(/^HTTP\/1\.1 505 /);
+    expect(await raw(gw.http, 'GET /v HTTP/3.1\r\nHost: a\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(received.length).toBe(before);
+  });
 
   it('answers 431 when the request line and headers exceed 16 KiB', async () => {
     const out = await raw(gw.http, `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(17_000)}\r\n\r\n`);

@@ -44,6 +44,19 @@ describe('decideRoute', () => {
       undefined,
     ],
     ['https', '/p', 'tls.test', 'forward', '', 'tls.test', '/p', 'tls.test'],
+    // Host values: RFC 3986 host[:port] or 400 (RFC 9112 §3.2), as nginx answers.
+    ['http', '/', 'a.test:', 'forward', '', 'a.test', '/', 'a.test:'],
+    ['http', '/', '[::1]:8080', 'answer', 404, '[::1]', '/', undefined],
+    ['http', '/', '127.0.0.1', 'answer', 404, '127.0.0.1', '/', undefined],
+    ['http', '/', 'under_score.test', 'answer', 404, 'under_score.test', '/', undefined],
+    ['http', '/', '', 'answer', 404, '', '/', undefined],
+    ['http', '/', 'a test', 'answer', 400, '', '/', undefined],
+    ['http', '/', 'a.test/x', 'answer', 400, '', '/', undefined],
+    ['http', '/', 'a.test:8o', 'answer', 400, '', '/', undefined],
+    ['http', '/', 'user@a.test', 'answer', 400, '', '/', undefined],
+    ['http', '/', 'a.test:80:80', 'answer', 400, '', '/', undefined],
+    ['http', '/', '[::1', 'answer', 400, '', '/', undefined],
+    ['http', '/', 'a"b.test', 'answer', 400, '', '/', undefined],
   ] as const)(
     '%s %s (Host %s) → %s %s',
     (scheme, url, hostHeader, kind, what, host, forwardUrl, authority) => {

@@ -42,6 +42,13 @@ export type RouteDecision =
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#@]*)([^#]*)$/i;
 
+/**
+ * RFC 3986 §3.2.2-3 `host [ ":" port ]`: an IP-literal, or a reg-name (IPv4 included) of unreserved,
+ * pct-encoded and sub-delims characters. RFC 9112 §3.2: a Host with an invalid value is answered 400,
+ * as nginx does; empty is valid (a target without an authority).
+ */
+const VALID_AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
 function badTarget(rawUrl: string): RouteDecision {
   return { kind: 'answer', status: 400, route: undefined, host: '', forwardUrl: rawUrl };
 }
@@ -52,7 +59,8 @@ function badTarget(rawUrl: string): RouteDecision {
  * endpoints in force (`redirectPortSuffix`: `:PORT` put into https redirects, '' for 443).
  * - An absolute-form target (RFC 9112 §3.2.2) is routed by its authority, not by Host, and forwarded
  *   in origin form with that authority as Host.
- * - A target that does not normalise (`/%zz`, climbing above the root, `*`, garbage): 400.
+ * - A target that does not normalise (`/%zz`, climbing above the root, `*`, garbage), or a Host (or
+ *   absolute-form authority) that is not `host[:port]`: 400.
  * - No route: 404. A TLS host over plain HTTP: 308 to https. No ready endpoint: 503.
  */
 export function decideRoute(
@@ -72,6 +80,7 @@ export function decideRoute(
     const rest = m[2]!;
     url = rest === '' || rest.charCodeAt(0) === 0x3f /* ? */ ? `/${rest}` : rest;
   }
+  if (!VALID_AUTHORITY.test(authority)) return badTarget(url);
   const path = normalizePath(url);
   if (path === undefined) return badTarget(url);
   const host = normalizeHost(authority);
