@@ -5,9 +5,15 @@ import { isSea } from 'node:sea';
 import { pino } from 'pino';
 import { EXIT_INVALID, FlagError, HELP, parseFlags } from './flags.js';
 import type { SourceSetup } from './gateway.js';
+import { unsupportedNode } from './node-version.js';
 import { OutputWriter } from './output-writer.js';
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
+  const unsupported = unsupportedNode(process.version);
+  if (unsupported !== undefined) {
+    process.stderr.write(`ingress-gateway: ${unsupported}\n`);
+    return 1;
+  }
   let flags: ReturnType<typeof parseFlags>;
   try {
     flags = parseFlags(argv);
