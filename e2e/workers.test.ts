@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPods } from './support/backends.js';
 import { type Cluster, eventually, startCluster, startClusterGateway } from './support/cluster.js';
@@ -108,6 +109,41 @@ function served(gw: GatewayProcess, host: string, client = '127.0.0.1', path = '
   }).finally(() => agent.destroy());
 }
 
+interface TlsServed {
+  reused: boolean;
+  session: Buffer | undefined;
+  reply: string;
+  /** The worker that accepted the connection. */
+  pid: number | undefined;
+}
+
+/** One HTTPS request on a fresh connection, resuming `session` when given; closed once answered. */
+function tlsServed(gw: GatewayProcess, session?: Buffer): Promise<TlsServed> {
+  return new Promise((resolve, reject) => {
+    let given: Buffer | undefined;
+    let reply = '';
+    let reused = false;
+    let pid: number | undefined;
+    const socket = tls.connect(
+      { host: '127.0.0.1', port: gw.https, servername: 'web.w.test', rejectUnauthorized: false, session },
+      () => {
+        reused = socket.isSessionReused();
+        pid = pidOfConnection(
+          workerPids(gw),
+          { ip: '127.0.0.1', port: gw.https },
+          { ip: '127.0.0.1', port: socket.localPort! },
+        );
+        socket.write('GET / HTTP/1.1\r\nhost: web.w.test\r\nconnection: close\r\n\r\n');
+      },
+    );
+    socket.setEncoding('utf8');
+    socket.on('session', (s: Buffer) => (given = s));
+    socket.on('data', (chunk) => (reply += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ reused, session: given, reply, pid }));
+  });
+}
+
 async function servedMany(gw: GatewayProcess, n: number, host: string, client?: string): Promise<Served[]> {
   const out: Served[] = [];
   for (let i = 0; i < n; i++) out.push(await served(gw, host, client));
@@ -185,6 +221,17 @@ describe('two workers, one configuration', () => {
     expect(pods[0]).not.toBe(pods[1]);
     expect(pods.filter((p) => p === pods[0])).toHaveLength(3);
     expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+  });
+
+  it("resumes a TLS session on either worker: they share the primary's session-ticket keys", async () => {
+    const first = await tlsServed(gw);
+    expect(first.session).toBeDefined();
+    const next: TlsServed[] = [];
+    // 1 + 7 requests: an even number, so both workers' pickers stay in step for the tests after.
+    for (let i = 0; i < 7; i++) next.push(await tlsServed(gw, first.session));
+    expect(next.map((n) => n.reused)).toEqual(Array(7).fill(true));
+    expect(next.every((n) => n.reply.startsWith('HTTP/1.1 200 '))).toBe(true);
+    expect(new Set(next.map((n) => n.pid))).toEqual(new Set(workerPids(gw)));
   });
 
   it('a swap serves in every worker once it is logged; a bad file replaces nothing', async () => {

@@ -302,6 +302,7 @@ export class WorkerFleet implements ConfigTarget {
       t: 'init',
       defaultKeyPem: this.opts.certificates.defaultKeyPem,
       defaultCertPem: this.opts.certificates.defaultCertPem,
+      ticketKeys: this.opts.certificates.ticketKeys,
       worker: { index: member.index, count: this.opts.count },
       listenNow,
       ...(current === undefined ? {} : { current }),

@@ -98,6 +98,8 @@ export type ToWorker =
       /** The primary's self-signed default certificate, so every worker answers with the same one. */
       defaultKeyPem: string;
       defaultCertPem: string;
+      /** The primary's TLS session-ticket keys: a session resumes on whichever worker it lands. */
+      ticketKeys: Uint8Array;
       /** Its turn among the workers (the order in which they opened the ports) and their number. */
       worker: { index: number; count: number };
       /** Open the ports once it is applied; else (at start) when told (`listen`), in its turn. */

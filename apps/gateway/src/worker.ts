@@ -113,7 +113,11 @@ export function runWorker(flags: Flags): void {
   const handle = async (message: ToWorker): Promise<void> => {
     switch (message.t) {
       case 'init': {
-        certificates = CertificateStore.withDefault(message.defaultKeyPem, message.defaultCertPem);
+        certificates = CertificateStore.withDefault(
+          message.defaultKeyPem,
+          message.defaultCertPem,
+          message.ticketKeys,
+        );
         metrics = new GatewayMetrics({ scope: 'traffic' });
         serving = new LocalServing(flags, certificates, metrics, log, sink, message.worker);
         // Serve nothing before the configuration the primary has: it is applied, then the ports open. A

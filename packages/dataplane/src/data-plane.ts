@@ -182,8 +182,9 @@ export class DataPlane {
       return server;
     }, acceptors);
     const certificates = (): SniTable => this.active?.certificates ?? NO_CERTIFICATES;
-    // One set of session-ticket keys for the group: a resumed session may land on any of its sockets.
-    const tlsOptions = { ...opts.certificates.serverOptions(certificates), ticketKeys: randomBytes(48) };
+    // One set of session-ticket keys for the group, so a resumed session may land on any of its sockets:
+    // the certificate source's (the gateway's store: the same in every worker), else made here.
+    const tlsOptions = { ticketKeys: randomBytes(48), ...opts.certificates.serverOptions(certificates) };
     this.httpsAcceptors = new AcceptorGroup(() => {
       const server = tls.createServer({ ...tlsOptions, allowHalfOpen: true, noDelay: true });
       server.on('connection', (socket: CountedSocket) => this.counted(socket, this.https));

@@ -33,6 +33,8 @@ export interface CertificateSource {
     cert: string;
     minVersion: 'TLSv1.2';
     ALPNProtocols: string[];
+    /** Session-ticket keys shared by every listening socket (and worker); made per data plane when absent. */
+    ticketKeys?: Buffer;
   };
 }
 

@@ -318,10 +318,26 @@ describe('CertificateStore with https', () => {
 });
 
 describe('withDefault', () => {
-  it('serves the default certificate of another store', async () => {
+  it('serves the default certificate and the session-ticket keys of another store', async () => {
     const original = await CertificateStore.create();
-    const copy = CertificateStore.withDefault(original.defaultKeyPem, original.defaultCertPem);
+    const copy = CertificateStore.withDefault(
+      original.defaultKeyPem,
+      original.defaultCertPem,
+      new Uint8Array(original.ticketKeys),
+    );
     expect(copy.defaultCertPem).toBe(original.defaultCertPem);
+    expect(copy.ticketKeys.equals(original.ticketKeys)).toBe(true);
+    expect(copy.serverOptions(() => copy.compile([]).certificates).ticketKeys).toBe(copy.ticketKeys);
     expect(copy.compile([]).certificates.expiry()).toEqual([]);
+  });
+
+  it('makes 48 bytes of session-ticket keys of its own, and refuses others of another length', async () => {
+    const a = await CertificateStore.create();
+    const b = await CertificateStore.create();
+    expect(a.ticketKeys).toHaveLength(48);
+    expect(a.ticketKeys.equals(b.ticketKeys)).toBe(false);
+    expect(() => CertificateStore.withDefault(a.defaultKeyPem, a.defaultCertPem, new Uint8Array(32))).toThrow(
+      /48 bytes, not 32/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 // Certificates for the HTTPS server: one SecureContext per Secret, chosen per handshake by SNI
 // (exact host, then the one-label wildcard of its parent domain, else a self-signed default).
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { selfSignedCertificate } from './self-signed.js';
 
@@ -40,6 +40,8 @@ export interface TlsServerOptions {
   readonly cert: string;
   readonly minVersion: 'TLSv1.2';
   readonly ALPNProtocols: string[];
+  /** Session-ticket keys: every listening socket and worker of the gateway resumes the others' sessions. */
+  readonly ticketKeys: Buffer;
 }
 
 export interface CertificateStoreOptions {
@@ -101,13 +103,23 @@ export class CertificateTables {
 export class CertificateStore {
   readonly defaultKeyPem: string;
   readonly defaultCertPem: string;
+  /**
+   * TLS session-ticket keys (48 bytes: name, HMAC and AES keys), made once with the default certificate
+   * and given to every worker with it, as nginx's master makes them for its workers, so that a session
+   * resumes on any listening socket of any worker. Without them the sockets of one process do not
+   * resume each other's sessions (each tls.Server makes its own keys: acceptor-sockets.test.ts);
+   * node:cluster workers were seen to resume each other's anyway, but nothing Node documents says so.
+   * They last as long as the process, as nginx's do without `ssl_session_ticket_key` files.
+   */
+  readonly ticketKeys: Buffer;
   private readonly defaultContext: SecureContext;
   /** PEM pair → parsed; rebuilt on each compile with only the pairs still in use. */
   private parsed = new Map<string, Parsed>();
 
-  private constructor(keyPem: string, certPem: string) {
+  private constructor(keyPem: string, certPem: string, ticketKeys: Buffer) {
     this.defaultKeyPem = keyPem;
     this.defaultCertPem = certPem;
+    this.ticketKeys = ticketKeys;
     this.defaultContext = createSecureContext({ key: keyPem, cert: certPem, minVersion: MIN_VERSION });
   }
 
@@ -125,15 +137,16 @@ export class CertificateStore {
       notBefore,
       notAfter,
     });
-    return new CertificateStore(keyPem, certPem);
+    return new CertificateStore(keyPem, certPem, randomBytes(48));
   }
 
   /**
-   * A store whose default certificate is one made already (`defaultKeyPem`, `defaultCertPem` of another
-   * store): the gateway's worker processes all answer with the primary's default certificate.
+   * A store whose default certificate and session-ticket keys are another store's (`defaultKeyPem`,
+   * `defaultCertPem`, `ticketKeys`): the gateway's worker processes all answer with the primary's.
    */
-  static withDefault(keyPem: string, certPem: string): CertificateStore {
-    return new CertificateStore(keyPem, certPem);
+  static withDefault(keyPem: string, certPem: string, ticketKeys: Uint8Array): CertificateStore {
+    if (ticketKeys.length !== 48) throw new Error(`ticket keys are 48 bytes, not ${ticketKeys.length}`);
+    return new CertificateStore(keyPem, certPem, Buffer.from(ticketKeys));
   }
 
   /**
@@ -234,6 +247,7 @@ export class CertificateStore {
       cert: this.defaultCertPem,
       minVersion: MIN_VERSION,
       ALPNProtocols: ['http/1.1'],
+      ticketKeys: this.ticketKeys,
     };
   }
 }
