@@ -48,6 +48,8 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#@]*)([^#]*)$/i;
  * as nginx does; empty is valid (a target without an authority).
  */
 const VALID_AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+/** The last authority found valid: most requests in a row carry the same Host, checked once then. */
+let lastValidAuthority = '';
 
 function badTarget(rawUrl: string): RouteDecision {
   return { kind: 'answer', status: 400, route: undefined, host: '', forwardUrl: rawUrl };
@@ -80,7 +82,10 @@ export function decideRoute(
     const rest = m[2]!;
     url = rest === '' || rest.charCodeAt(0) === 0x3f /* ? */ ? `/${rest}` : rest;
   }
-  if (!VALID_AUTHORITY.test(authority)) return badTarget(url);
+  if (authority !== lastValidAuthority) {
+    if (!VALID_AUTHORITY.test(authority)) return badTarget(url);
+    lastValidAuthority = authority;
+  }
   const path = normalizePath(url);
   if (path === undefined) return badTarget(url);
   const host = normalizeHost(authority);
