@@ -4,19 +4,15 @@
 //   declarations by scripts/generate-schemas.mjs) compiled by ajv ahead of time into
 //   src/strict-validators.generated.js (scripts/generate-validators.mjs): unknown fields, required
 //   fields, enums, JSON types;
-// - kubernetes-models' own precompiled validator: what the declarations cannot say (integer vs number,
+// - kubernetes-models' own precompiled validator (bundled into src/model-validators.generated.js with
+//   the formats of src/model-formats.ts): what the declarations cannot say (integer vs number,
 //   int32/int64 ranges, base64 of Secret data).
 // Then what no schema says: metadata.name, the keys of a kubernetes.io/tls Secret.
 import type { ErrorObject } from 'ajv';
-import { validate as endpointsModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Endpoints';
-import { validate as secretModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
-import { validate as serviceModel } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
-import { validate as endpointSliceModel } from 'kubernetes-models/_schemas/IoK8sApiDiscoveryV1EndpointSlice';
-import { validate as ingressModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1Ingress';
-import { validate as ingressClassModel } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1IngressClass';
 import { applyApiDefaults, needsApiDefaults } from './api-defaults.js';
 import { didYouMean } from './did-you-mean.js';
 import { formatPath, type PathSegment, pointerSegments } from './field-path.js';
+import * as modelValidators from './model-validators.generated.js';
 import * as strictValidators from './strict-validators.generated.js';
 import type { Diagnostic, Kind, KubeObject, SourceRef } from './types.js';
 
@@ -38,18 +34,19 @@ interface KindValidator {
   readonly model: CompiledValidate;
 }
 
-function compile(kind: Kind, apiVersion: string, model: unknown): [Kind, KindValidator] {
+function compile(kind: Kind, apiVersion: string): [Kind, KindValidator] {
   const strict = (strictValidators as Record<Kind, unknown>)[kind] as CompiledValidate;
-  return [kind, { apiVersion, strict, model: model as CompiledValidate }];
+  const model = (modelValidators as Record<Kind, unknown>)[kind] as CompiledValidate;
+  return [kind, { apiVersion, strict, model }];
 }
 
 const validators: ReadonlyMap<string, KindValidator> = new Map([
-  compile('Ingress', 'networking.k8s.io/v1', ingressModel),
-  compile('IngressClass', 'networking.k8s.io/v1', ingressClassModel),
-  compile('Service', 'v1', serviceModel),
-  compile('EndpointSlice', 'discovery.k8s.io/v1', endpointSliceModel),
-  compile('Endpoints', 'v1', endpointsModel),
-  compile('Secret', 'v1', secretModel),
+  compile('Ingress', 'networking.k8s.io/v1'),
+  compile('IngressClass', 'networking.k8s.io/v1'),
+  compile('Service', 'v1'),
+  compile('EndpointSlice', 'discovery.k8s.io/v1'),
+  compile('Endpoints', 'v1'),
+  compile('Secret', 'v1'),
 ]);
 
 /** Kinds the gateway reads; others in the same files are skipped. */
