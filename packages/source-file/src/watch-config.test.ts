@@ -86,6 +86,21 @@ describe('watchConfig on a file', () => {
     expect(inbox.received.map(servicePorts)).toEqual([[5], [6]]);
   });
 
+  it('reads each of changes 600 ms apart on its own, whatever the stat poll finds meanwhile', async () => {
+    // The debounce (400 ms) ends 200 ms before the next change. The poll (every 450 ms) drifts by
+    // 150 ms against the changes, so within 6 of them it lands 200-400 ms after one, inside its
+    // debounce: it used to restart the debounce then, moving that change's read past the next change,
+    // and the two were read as one (the yardstick's swaps: 150 ms apart, a 100 ms debounce).
+    const inbox = await watch(file, { debounceMs: 400, pollMs: 450 });
+    const writes = 6;
+    for (let port = 1; port <= writes; port++) {
+      await writeFile(file, service('web', port));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    for (let i = inbox.received.length; i < writes; i++) await inbox.next();
+    expect(inbox.received.map(servicePorts)).toEqual(Array.from({ length: writes }, (_, i) => [i + 1]));
+  });
+
   it('emits nothing when the bytes did not change', async () => {
     const inbox = await watch(file);
     await writeFile(file, service('web'));
