@@ -11,7 +11,8 @@
 //   url|undefined, statusCode|undefined, statusMessage|undefined, upgrade, shouldKeepAlive); its return
 //   value 1 tells llhttp the message has no body (a response to HEAD).
 // - kOnHeaders(headers, url) flushes header pairs early (more than 32 fields) and delivers trailers.
-// - kOnBody(chunk) gets a copy of the body bytes. kOnMessageComplete() has no arguments.
+// - kOnBody(chunk) gets a copy of the body bytes (body-copies.ts: why they are counted).
+//   kOnMessageComplete() has no arguments.
 // - `pause()` called from inside a callback does NOT stop the running `execute()` in this version: a
 //   caller cannot stop mid-buffer; it must queue what one `execute()` yields.
 // - After a message with `Connection: close`, any further byte fails with HPE_CLOSED_CONNECTION.
@@ -23,6 +24,7 @@
 //   errors still reach the socket ('end', 'error'). Pausing is then the handle's `readStop()`.
 
 import type { Socket } from 'node:net';
+import { noteBodyCopy } from './body-copies.js';
 
 /** The shape of the private binding, as far as this module uses it. */
 export interface NativeHttpParser {
@@ -188,6 +190,7 @@ function slotHeadersComplete(
 }
 
 function slotBody(this: Slots, chunk: Buffer): void {
+  noteBodyCopy(chunk.length);
   this.owner?.handler?.onBody(chunk);
 }
 
