@@ -88,6 +88,26 @@ describe('upstream connections', () => {
     expect(gw.records.find((r) => r.upstream_addr.includes(', '))!.upstream_status).toBe('502, 200');
   });
 
+  it('answers 2,000 request header fields and refuses 2,001 with 431; a response with 2,001 gets 502', async () => {
+    // node:http's maxHeadersCount (2,000) as a limit, answered instead of the fields dropped.
+    let fields = 0;
+    const s = await rawBackend('127.0.3.91', (socket, head) => {
+      fields = head.split('\r\n').length - 1;
+      const many = head.startsWith('GET /many-back ') ? 'a: 1\r\n'.repeat(2001) : '';
+      socket.write(`HTTP/1.1 200 OK\r\n${many}Content-Length: 2\r\n\r\nok`);
+    });
+    const gw = await gateway(
+      config([{ host: '', path: '/', backend: backend('a', [{ address: '127.0.3.91', port: portOf(s) }]) }]),
+    );
+    const head = (n: number, path = '/') =>
+      `GET ${path} HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n${'a: 1\r\n'.repeat(n - 2)}\r\n`;
+    expect(await raw(gw.http, head(2000))).toMatch(/^HTTP\/1\.1 200 /);
+    // What the backend got: the 1,998 'a' fields and the gateway's own (forwarded headers, framing).
+    expect(fields).toBeGreaterThan(1998);
+    expect(await raw(gw.http, head(2001))).toMatch(/^HTTP\/1\.1 431 /);
+    expect((await request(gw.http, { path: '/many-back' })).status).toBe(502);
+  });
+
   it('answers 502 when every endpoint refuses', async () => {
     const port = await closedPort('127.0.3.14');
     const gw = await gateway(

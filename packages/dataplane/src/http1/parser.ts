@@ -94,6 +94,9 @@ export const METHODS: readonly string[] = (() => {
 
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 
+/** Header fields a message head may have: node:http's `maxHeadersCount` (see ServerConnection). */
+export const DEFAULT_MAX_HEADER_FIELDS = 2000;
+
 export type ParserKind = 'request' | 'response';
 
 /** Receives one parser's events. All arguments are what llhttp hands over; nothing is copied. */

@@ -217,6 +217,30 @@ describe('http1/server-connection: malformed requests', () => {
     expect(h.seen).toEqual([]);
   });
 
+  it('answers 431 past the header field count in its place in the pipeline, parses nothing after it, and closes', async () => {
+    const h = await serve((ex) => ok(ex), { maxHeaderFields: 4 });
+    const c = await h.client();
+    // Host and 4 more: 5 fields. The body and the request behind it are never parsed.
+    c.send(
+      GET('/first') +
+        'POST /many HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 3\r\n\r\nabc' +
+        GET('/after'),
+    );
+    const text = await c.ended();
+    expect(text.indexOf('hello /first')).toBeGreaterThan(0);
+    expect(text.indexOf('431 Request Header Fields Too Large')).toBeGreaterThan(text.indexOf('hello /first'));
+    expect(text).not.toContain('/after');
+    expect(h.seen.map((e) => e.url)).toEqual(['/first']);
+  });
+
+  it('takes a head with exactly the allowed number of fields', async () => {
+    const h = await serve((ex) => ok(ex), { maxHeaderFields: 4 });
+    const c = await h.client();
+    c.send(GET('/four', 'A: 1\r\nB: 2\r\nC: 3\r\n'));
+    await c.until((t) => t.includes('hello /four'));
+    expect(h.seen[0]!.rawHeaders).toEqual(['Host', 'a', 'A', '1', 'B', '2', 'C', '3']);
+  });
+
   it.each([
     ['garbage', 'HELLO\r\n\r\n'],
     [

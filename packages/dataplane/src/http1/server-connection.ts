@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
 import {
+  DEFAULT_MAX_HEADER_FIELDS,
   DEFAULT_MAX_HEADER_SIZE,
   Http1Parser,
   type ParseError,
@@ -23,6 +24,12 @@ import { holdWrites, releaseWrites } from './write-batch.js';
 export interface ServerConnectionOptions {
   /** Request line plus header fields, in bytes (431 past it). Default 16 KiB. */
   maxHeaderSize?: number;
+  /**
+   * Header fields in one request head (431 past it, and the connection closes). Default 2000, the
+   * number node:http's `maxHeadersCount` allows; node:http drops the fields past it, which a proxy must
+   * not: the backend would see a request the client did not send.
+   */
+  maxHeaderFields?: number;
   /** A request head must arrive whole within this many ms of its first byte (else 408). Default 60 s. */
   headersTimeoutMs?: number;
   /**
@@ -395,6 +402,9 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   private readonly answerBodyTimeout: boolean;
   private deadlineKind = Deadline.Head;
   private ignoreRest = false;
+  private readonly maxHeaderFields: number;
+  /** A head with more fields than allowed, parsed in the running `execute()`: answered after it. */
+  private overFields: Exchange | null = null;
   private readPaused = false;
   private closed = false;
   private clientEnded = false;
@@ -420,6 +430,7 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     options: ServerConnectionOptions = {},
   ) {
     this.maxRequests = options.maxRequestsPerConnection ?? 1000;
+    this.maxHeaderFields = options.maxHeaderFields ?? DEFAULT_MAX_HEADER_FIELDS;
     this.maxDepth = Math.max(1, options.maxPipelineDepth ?? 16);
     this.bufferLimit = options.pipelineBufferBytes ?? 64 * 1024;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
@@ -512,6 +523,20 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     }
     this.requests++;
     ex.seq = this.requests;
+    if (rawHeaders.length > 2 * this.maxHeaderFields) {
+      // Answered 431 in its place once execute() returns, as a head over the size limit is, and never
+      // handed to the handler; 2 makes llhttp stop at this head (as after an upgrade), so neither its
+      // body nor anything pipelined behind it is parsed.
+      ex.requestComplete = true;
+      ex.started = true;
+      this.ignoreRest = true;
+      this.deadlineKind = Deadline.None;
+      this.deadline = 0;
+      this.current = null;
+      this.overFields = ex;
+      this.queue.push(ex);
+      return 2;
+    }
     if (!shouldKeepAlive || this.requests >= this.maxRequests) this.ignoreRest = true;
     this.deadlineKind = Deadline.None;
     this.deadline = 0;
@@ -584,11 +609,16 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
   /** After one `execute()`; `chunk`: its bytes when they came as a 'data' event. */
   private parsed(ret: number | ParseError, chunk: Buffer | null): void {
     this.executing = false;
+    const over = this.overFields;
+    this.overFields = null;
     const up = this.lastUpgrade;
     this.lastUpgrade = null;
     if (typeof ret !== 'number') {
       // Bytes after a `Connection: close` request are ignored (RFC 9112 §9.6), not an error.
       if (!this.ignoreRest || ret.code !== 'HPE_CLOSED_CONNECTION') this.parseError(ret.code);
+    } else if (over !== null) {
+      this.pauseReading();
+      this.answerError(over, 431, 'HPE_HEADER_FIELDS_COUNT', over);
     } else if (up !== null) {
       // llhttp stops at the end of an upgrade request: what follows (maybe nothing yet) is the
       // other protocol's, unless the handler answers the request as plain HTTP.

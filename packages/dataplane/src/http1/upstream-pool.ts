@@ -12,6 +12,7 @@ import net from 'node:net';
 import type { UpstreamFailure } from '../upstream-failure.js';
 import { type ConnectionClock, type DeadlineOwner, defaultClock } from './clock.js';
 import {
+  DEFAULT_MAX_HEADER_FIELDS,
   DEFAULT_MAX_HEADER_SIZE,
   Http1Parser,
   type ParseError,
@@ -306,6 +307,8 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
   }
 
   private garbage = false;
+  /** The response head had more header fields than a request may (DEFAULT_MAX_HEADER_FIELDS). */
+  private overFields = false;
 
   onHeadersComplete(
     _major: number,
@@ -325,6 +328,13 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
       return 0;
     }
     this.informational = false;
+    if (rawHeaders.length > 2 * DEFAULT_MAX_HEADER_FIELDS) {
+      // node:http's client drops the fields past its maxHeadersCount; a proxy must not pass on a
+      // response the backend did not send. Failed once execute() returns (502, as a malformed head);
+      // 2 makes llhttp stop at this head (it still reports the message complete, ignored).
+      this.overFields = true;
+      return 2;
+    }
     d.status = status;
     d.headAtLeast = true;
     this.keepAlive = shouldKeepAlive;
@@ -339,7 +349,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
 
   onBody(chunk: Buffer): void {
     const d = this.dispatch;
-    if (d === null || d.done) return;
+    if (d === null || d.done || this.overFields) return;
     if (!d.handler.onData(chunk, d)) d.pause();
   }
 
@@ -349,7 +359,7 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
       return;
     }
     const d = this.dispatch;
-    if (d === null || d.done || this.upgraded) return;
+    if (d === null || d.done || this.upgraded || this.overFields) return;
     d.done = true;
     d.handler.onEnd(trailers, d);
     this.maybeRelease();
@@ -401,6 +411,14 @@ class UpstreamConnection implements ParserHandler, DeadlineOwner {
   private parsed(ret: number | ParseError, chunk: Buffer | null): void {
     if (this.garbage) {
       this.destroy();
+      return;
+    }
+    if (this.overFields) {
+      this.overFields = false;
+      this.fail(
+        'protocol',
+        new Error(`a response head with more than ${DEFAULT_MAX_HEADER_FIELDS} header fields`),
+      );
       return;
     }
     const d = this.dispatch;
