@@ -120,6 +120,22 @@ describe('pinned private API: _http_common.HTTPParser (Node llhttp binding)', ()
     p.free();
   });
 
+  it('stops execute() at a head when kOnHeadersComplete returns 2: no body, nothing after it', () => {
+    // server-connection.ts and upstream-pool.ts return 2 for a head over the field count limit.
+    const { p, events } = record(P.REQUEST);
+    p[P.kOnHeadersComplete] = (...a: Any[]) => {
+      events.push(['complete', ...a]);
+      return 2;
+    };
+    const head = 'POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n';
+    const data = Buffer.from(`${head}abcGET /b HTTP/1.1\r\nHost: a\r\n\r\n`);
+    const n = p.execute(data);
+    pin(n === head.length, `execute() after a 2 from kOnHeadersComplete returned ${JSON.stringify(n)}`);
+    pin(!events.some((e) => e[0] === 'body'), 'returning 2 no longer skips the body');
+    pin(events.filter((e) => e[0] === 'complete').length === 1, 'returning 2 no longer stops at the head');
+    p.free();
+  });
+
   it('delivers trailers through kOnHeaders(headers, url) before kOnMessageComplete', () => {
     const { p, events } = record(P.REQUEST);
     p.execute(
