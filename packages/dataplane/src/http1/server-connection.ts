@@ -523,6 +523,9 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
     }
     this.requests++;
     ex.seq = this.requests;
+    this.deadlineKind = Deadline.None;
+    this.deadline = 0;
+    this.queue.push(ex);
     if (rawHeaders.length > 2 * this.maxHeaderFields) {
       // Answered 431 in its place once execute() returns, as a head over the size limit is, and never
       // handed to the handler; 2 makes llhttp stop at this head (as after an upgrade), so neither its
@@ -530,19 +533,13 @@ export class ServerConnection implements ParserHandler, DeadlineOwner {
       ex.requestComplete = true;
       ex.started = true;
       this.ignoreRest = true;
-      this.deadlineKind = Deadline.None;
-      this.deadline = 0;
       this.current = null;
       this.overFields = ex;
-      this.queue.push(ex);
       return 2;
     }
     if (!shouldKeepAlive || this.requests >= this.maxRequests) this.ignoreRest = true;
-    this.deadlineKind = Deadline.None;
-    this.deadline = 0;
     this.current = ex;
     if (upgrade) this.lastUpgrade = ex;
-    this.queue.push(ex);
     // The handler gets it once execute() returns: llhttp may still reject this head (for example an
     // invalid Transfer-Encoding is found after kOnHeadersComplete), and then nobody sees it.
     return 0;
