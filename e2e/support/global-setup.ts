@@ -1,12 +1,18 @@
-// vitest's global setup: the directory where e2e tests record the processes they start (reaper.ts),
-// and the teardown that kills those still running once every test file is done.
+// vitest's global setup: one temporary root for the whole run, the directory where e2e tests record the
+// processes they start (reaper.ts), and the teardown that kills those still running once every test
+// file is done and then removes the root, so that no run leaves directories behind in /tmp.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REAPER_DIR_ENV } from './reaper.js';
 
 export default function setup(): () => void {
-  const dir = mkdtempSync(join(tmpdir(), 'gateway-e2e-reaper-'));
+  // Every mkdtemp(tmpdir()) of a test, its workers and the processes they spawn lands under this root:
+  // os.tmpdir() reads TMPDIR on each call and the test workers inherit this process's environment.
+  const root = mkdtempSync(join(tmpdir(), 'gateway-tests-'));
+  const previousTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = root;
+  const dir = mkdtempSync(join(root, 'reaper-'));
   process.env[REAPER_DIR_ENV] = dir;
   return () => {
     for (const name of readdirSync(dir)) {
@@ -20,6 +26,8 @@ export default function setup(): () => void {
         );
       } catch {}
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (previousTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmpdir;
+    rmSync(root, { recursive: true, force: true });
   };
 }
