@@ -13,6 +13,7 @@ import { isoNow, type Reported, recordOf } from './access-record.js';
 import { Forward } from './forwarding.js';
 import { connectionErrorResponse, rawResponseLength } from './gateway-responses.js';
 import { ConnectionClock } from './http1/clock.js';
+import { MemberList } from './http1/member-list.js';
 import {
   type Exchange,
   ServerConnection,
@@ -117,8 +118,8 @@ export class DataPlane {
   closing = false;
   readonly observer: RequestObserver | undefined;
   readonly pool: UpstreamPool;
-  readonly connections = new Set<ServerConnection>();
-  readonly tunnels = new Set<Tunnel>();
+  readonly connections = new MemberList<ServerConnection>('plane connection slot');
+  readonly tunnels = new MemberList<Tunnel>('plane tunnel slot');
   private readonly logger: Logger;
   private readonly picker: DataPlaneOptions['picker'];
   private readonly externals = new ExternalTargets();
@@ -244,7 +245,9 @@ export class DataPlane {
     if (this.closing) return;
     this.closing = true;
     const closed = Promise.all([this.httpAcceptors.close(), this.httpsAcceptors.close()]);
-    for (const c of this.connections) c.closeWhenIdle();
+    this.connections.forEach((c) => {
+      c.closeWhenIdle();
+    });
     if (this.inflight > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -254,9 +257,13 @@ export class DataPlane {
       clearTimeout(timer);
       this.drained = undefined;
     }
-    for (const t of this.tunnels) t.destroy();
+    this.tunnels.forEach((t) => {
+      t.destroy();
+    });
     this.tunnels.clear();
-    for (const c of this.connections) c.destroy();
+    this.connections.forEach((c) => {
+      c.destroy();
+    });
     this.connections.clear();
     this.pool.close();
     await closed;

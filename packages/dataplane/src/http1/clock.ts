@@ -1,6 +1,7 @@
 // One coarse timer for many connections: each connection keeps a deadline (a number), and a shared
 // interval checks them. Setting a deadline per request costs a property write, not a timer.
 import { performance } from 'node:perf_hooks';
+import { MemberList } from './member-list.js';
 
 export interface DeadlineOwner {
   /** performance.now() milliseconds, or 0 for none. */
@@ -10,7 +11,7 @@ export interface DeadlineOwner {
 }
 
 export class ConnectionClock {
-  private readonly owners = new Set<DeadlineOwner>();
+  private readonly owners = new MemberList<DeadlineOwner>('clock slot');
   private timer: NodeJS.Timeout | undefined;
 
   /** `resolutionMs`: how late a deadline may be noticed. */
@@ -42,9 +43,9 @@ export class ConnectionClock {
 
   private tick(): void {
     const now = performance.now();
-    for (const owner of this.owners) {
+    this.owners.forEach((owner) => {
       if (owner.deadline !== 0 && owner.deadline <= now) owner.onDeadline(now);
-    }
+    });
   }
 }
 
