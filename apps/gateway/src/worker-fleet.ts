@@ -3,6 +3,7 @@
 // current configuration before its ports open), gathers their metrics, and drains them all at shutdown.
 import cluster, { type Worker } from 'node:cluster';
 import { isSea } from 'node:sea';
+import { stopPretenuring } from '@gateway/dataplane';
 import type { MetricsSnapshot } from '@gateway/metrics';
 import type { CertificateStore, CertificateTables } from '@gateway/tls';
 import type { EndpointTable, GatewayConfig } from '@gateway/translate';
@@ -127,6 +128,8 @@ export class WorkerFleet implements ConfigTarget {
    * ports one after the other.
    */
   listen(): Promise<{ httpPort: number; httpsPort: number }> {
+    // The primary accepts every connection before handing it over: the same churn as a data plane's.
+    stopPretenuring();
     const all = new Promise<{ httpPort: number; httpsPort: number }>((resolve, reject) => {
       this.firstListening = resolve;
       this.startFailed = reject;

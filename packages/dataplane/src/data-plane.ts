@@ -24,6 +24,7 @@ import { UpstreamPool } from './http1/upstream-pool.js';
 import { listenerFields, RequestHead, upstreamHeaderBlock } from './request-head.js';
 import { RequestIds } from './request-ids.js';
 import { decideRoute } from './route-decision.js';
+import { stopPretenuring } from './serving-heap.js';
 import { Tunnel } from './tunnel.js';
 import type {
   Active,
@@ -224,6 +225,7 @@ export class DataPlane {
   }
 
   async listen(): Promise<{ httpPort: number; httpsPort: number }> {
+    stopPretenuring();
     const httpPort = await this.httpAcceptors.listen(this.host, this.opts.httpPort);
     const httpsPort = await this.httpsAcceptors.listen(this.host, this.opts.httpsPort);
     this.http.setPort(httpPort);

@@ -1,5 +1,6 @@
 export { DataPlane } from './data-plane.js';
 export { SERVER_NAME } from './gateway-responses.js';
+export { stopPretenuring } from './serving-heap.js';
 export type {
   Active,
   CertificateSource,

@@ -12,7 +12,8 @@
 // limit was reached first (162 mark-compacts in 6 s): the threshold must stay well below it.
 // The gc function comes from --expose-gc set at run time and a new context (the flag applies to new
 // contexts only), made at the first threshold crossed: a process relaying small bodies never makes it.
-// V8's allocation-site pretenuring is turned off at the same moment: scavenges asked for while
+// V8's allocation-site pretenuring is turned off at the same moment (a serving process has it off from
+// its listen() on, see serving-heap.ts; this is for other users of the transport): scavenges asked for while
 // requests are in flight find many of their objects alive, and V8 learned from that to allocate them
 // in old space from then on. Small GETs after a minute of 1 MiB responses then promoted 90 % of what
 // survived a scavenge (7 % before), scavenges took 1.2 ms (0.3), a mark-compact came every 0.5 s and
@@ -21,6 +22,7 @@
 // Ingresses, which it does help (~0.1 s), has happened by then.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { stopPretenuring } from '../serving-heap.js';
 
 export const COPIES_PER_MINOR_GC = 4 * 1024 * 1024;
 
@@ -50,7 +52,7 @@ function collectCopies(): void {
 
 function exposedGc(): GcFunction | null {
   try {
-    setFlagsFromString('--no-allocation-site-pretenuring');
+    stopPretenuring();
     setFlagsFromString('--expose-gc');
     const fn = runInNewContext('gc') as unknown;
     return typeof fn === 'function' ? (fn as GcFunction) : null;
