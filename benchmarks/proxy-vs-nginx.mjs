@@ -6,7 +6,7 @@
 // request of the proxy, gateway/nginx ratios) and writes it as JSON to benchmarks/results/.
 //
 //   apt-get install -y wrk nginx-light      (Debian's: wrk has LuaJIT, nginx has ssl)
-//   node benchmarks/proxy-vs-nginx.mjs [--rounds 3] [--duration 8] [--scenarios small-c64,https]
+//   node benchmarks/proxy-vs-nginx.mjs [--rounds 5] [--duration 8] [--scenarios small-c64,https]
 //                                      [--quick] [--json FILE]            (--help lists every flag)
 //
 // Pinning (taskset): the proxy under test on core 1; wrk, the backend and this script on core 0.
@@ -97,7 +97,7 @@ const { values: opts } = parseArgs({
 
 if (opts.help) {
   process.stdout.write(`Usage: node benchmarks/proxy-vs-nginx.mjs [flags]
-  --rounds N             measured rounds per scenario and target (3; --quick 1)
+  --rounds N             measured rounds per scenario and target (5; --quick 1)
   --duration S           seconds per wrk run (8; --quick 3)
   --warmup S             unmeasured warm-up run per target before the rounds (2; --quick 1)
   --scenarios a,b        subset of: ${Object.keys(SCENARIOS).join(', ')}
@@ -118,7 +118,9 @@ if (opts.help) {
 }
 
 const quick = opts.quick;
-const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
+// Five: on this shared machine one build's rounds differed by up to ±45 % within a run, and the median
+// of three moved with one or two rounds caught by the host's load; the median of five needs three.
+const rounds = Number(opts.rounds ?? (quick ? 1 : 5));
 const duration = Number(opts.duration ?? (quick ? 3 : 8));
 const warmup = Number(opts.warmup ?? (quick ? 1 : 2));
 const swaps = Number(opts.swaps ?? (quick ? 25 : 100));
