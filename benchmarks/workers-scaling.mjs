@@ -20,10 +20,10 @@
 //   The scaling = capacity(2) / capacity(1). It says what two cores of gateway serve, measured on the
 //   gateway's own CPU accounting, without needing four cores.
 // Rounds interleave the configurations (the order flips each round) so drift on a shared machine hits
-// each alike; medians are reported. Also measured: the same with node:cluster's SCHED_NONE (workers
-// accept from a shared socket) instead of the default SCHED_RR (the primary accepts and hands sockets
-// round robin), to back the choice of the default, and per-connection churn (Connection: close), where
-// the primary's accepting costs show.
+// each alike; medians are reported. Also measured: the same with --no-reuse-port (the primary accepts
+// and hands sockets round robin, node:cluster's SCHED_RR) instead of the default (each worker listens
+// with its own SO_REUSEPORT sockets), to back the choice of the default, and per-connection churn
+// (Connection: close), where the primary's accepting costs show.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -207,7 +207,7 @@ const backend = track(
  * The gateway as deployed (stdout, its JSON logs and access log, to a file). `core`: pinned there
  * (all its processes), or anywhere.
  */
-async function startGateway(name, { workers, core, env = {} }) {
+async function startGateway(name, { workers, core, env = {}, args: extra = [] }) {
   const port = await freePort('127.0.0.1');
   const log = join(dir, `${name}.log`);
   const fd = openSync(log, 'w');
@@ -219,6 +219,7 @@ async function startGateway(name, { workers, core, env = {} }) {
     ...['--http-port', String(port), '--https-port', '0', '--metrics-port', '0'],
     ...['--workers', String(workers)],
     ...(opts['no-access-log'] ? ['--no-access-log'] : []),
+    ...extra,
   ];
   const cmd = core === undefined ? args : ['taskset', '-c', String(core), ...args];
   const child = track(
@@ -330,10 +331,11 @@ const CONFIGS = [
   // The same unpinned, for the raw comparison.
   { key: 'w1', workers: 1 },
   { key: 'w2', workers: 2 },
-  { key: 'w2-sched-none', workers: 2, env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
+  // --no-reuse-port: the primary accepts and hands connections round robin (node:cluster's SCHED_RR).
+  { key: 'w2-rr', workers: 2, args: ['--no-reuse-port'] },
   { key: 'w1-close', workers: 1, close: true },
   { key: 'w2-close', workers: 2, close: true },
-  { key: 'w2-close-sched-none', workers: 2, close: true, env: { NODE_CLUSTER_SCHED_POLICY: 'none' } },
+  { key: 'w2-close-rr', workers: 2, close: true, args: ['--no-reuse-port'] },
 ];
 
 if (opts.only) {
@@ -414,9 +416,10 @@ const result = {
     capacity2,
     capacity: capacity2 / capacity1,
     capacityVsPinned: capacity2 / capacity1Pinned,
-    schedNoneVsRr: fig('w2-sched-none', 'perCoreRps') / fig('w2', 'perCoreRps'),
+    reusePortVsRr: fig('w2', 'perCoreRps') / fig('w2-rr', 'perCoreRps'),
     churnRaw: fig('w2-close', 'rps') / fig('w1-close', 'rps'),
-    churnSchedNoneVsRr: fig('w2-close-sched-none', 'perCoreRps') / fig('w2-close', 'perCoreRps'),
+    churnRawRr: fig('w2-close-rr', 'rps') / fig('w1-close', 'rps'),
+    churnReusePortVsRr: fig('w2-close', 'perCoreRps') / fig('w2-close-rr', 'perCoreRps'),
   },
   runs,
 };
@@ -440,7 +443,8 @@ console.log(
     `1 worker ${f(capacity1)}, 2 workers ${f(fig('w2', 'perCoreRps'))} × 2 = ${f(capacity2)}); ` +
     `against 1 worker pinned alone on a core (${f(capacity1Pinned)}): ${f(result.scaling.capacityVsPinned, 2)}×; ` +
     `raw req/s, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
-    `SCHED_NONE / SCHED_RR per core: ${f(result.scaling.schedNoneVsRr, 2)}; connection per request: raw ` +
-    `${f(result.scaling.churnRaw, 2)}×, SCHED_NONE / SCHED_RR per core ${f(result.scaling.churnSchedNoneVsRr, 2)}`,
+    `SO_REUSEPORT / round robin (--no-reuse-port) per core: ${f(result.scaling.reusePortVsRr, 2)}; ` +
+    `connection per request: raw ${f(result.scaling.churnRaw, 2)}× (round robin ${f(result.scaling.churnRawRr, 2)}×), ` +
+    `SO_REUSEPORT / round robin per core ${f(result.scaling.churnReusePortVsRr, 2)}`,
 );
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,4 +1,5 @@
-// Black-box: `--workers 2`: two data-plane processes share the ports and serve what the primary sends
+// Black-box: `--workers 2`: two data-plane processes share the ports (each with its own SO_REUSEPORT
+// sockets; with --no-reuse-port through the primary's round robin) and serve what the primary sends
 // them. Which worker accepted a connection is read from /proc (the gateway is not asked): every swap is in
 // effect in both once it is logged, metrics add up over both, ClientIP affinity holds across them, a
 // killed worker is replaced without failing a request of the other, SIGTERM drains both, and access-log
@@ -184,13 +185,76 @@ function metricValue(body: string, line: string): number | undefined {
   return found.length === 0 ? undefined : Number(found[0]!.slice(line.length + 1));
 }
 
-describe('two workers, one configuration', () => {
+/**
+ * Requests on fresh connections until both workers accepted one (each connection lands on a worker by
+ * the kernel's hash of its addresses: 40 on one worker alone are 2^-39 likely).
+ */
+async function servedByBoth(gw: GatewayProcess, host: string, client?: string): Promise<Served[]> {
+  const out: Served[] = [];
+  while (out.length < 40 && new Set(out.map((a) => a.pid)).size < 2) out.push(await served(gw, host, client));
+  return out;
+}
+
+describe('two workers on their own SO_REUSEPORT sockets (the default)', () => {
+  let gw: GatewayProcess;
+
+  beforeAll(async () => {
+    const { file } = await tempConfig(objects(blue));
+    gw = await startGateway(['--config', file, '--workers', '2']);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('is ready once both workers serve; fresh connections reach both, each with the configuration', async () => {
+    expect(gw.logs.find((l) => l.msg === 'gateway listening')?.workers).toBe(2);
+    expect((await request(gw.metrics, { path: '/readyz' })).status).toBe(200);
+    const answers = await servedByBoth(gw, 'web.w.test');
+    expect(new Set(answers.map((a) => a.pid))).toEqual(new Set(workerPids(gw)));
+    expect(new Set(answers.map((a) => `${a.status} ${a.pod?.split('-')[0]}`))).toEqual(new Set(['200 blue']));
+  });
+
+  it('spreads fresh connections over the pods: each worker goes round robin (as nginx workers do)', async () => {
+    const answers = await servedMany(gw, 24, 'web.w.test');
+    const counts = blue.pods.map((p) => answers.filter((a) => a.pod === p.name).length);
+    expect(counts[0]! + counts[1]!).toBe(24);
+    // Each worker alternates the two pods whichever connections it gets: at most one ahead per worker.
+    expect(Math.abs(counts[0]! - counts[1]!)).toBeLessThanOrEqual(2);
+  });
+
+  it('resumes a TLS session on either worker', async () => {
+    const first = await tlsServed(gw);
+    expect(first.session).toBeDefined();
+    const next: TlsServed[] = [];
+    while (next.length < 40 && new Set(next.map((n) => n.pid)).size < 2) {
+      next.push(await tlsServed(gw, first.session));
+    }
+    expect(new Set(next.map((n) => n.pid))).toEqual(new Set(workerPids(gw)));
+    expect(next.every((n) => n.reused && n.reply.startsWith('HTTP/1.1 200 '))).toBe(true);
+  });
+
+  it('pins a client IP to one pod across workers (ClientIP affinity on fresh connections)', async () => {
+    const firstPods = new Set<string>();
+    for (const client of ['127.0.62.1', '127.0.62.2', '127.0.62.3', '127.0.62.4', '127.0.62.5']) {
+      const answers = await servedByBoth(gw, 'sticky.w.test', client);
+      expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+      const pods = new Set(answers.map((a) => `${a.status} ${a.pod}`));
+      expect(pods.size, `${client}: ${answers.map((a) => `${a.pod}@${a.pid}`).join(', ')}`).toBe(1);
+      firstPods.add(answers[0]!.pod!);
+    }
+    expect(firstPods.size).toBeGreaterThan(1);
+  });
+});
+
+describe('two workers, one configuration (--no-reuse-port: node:cluster round robin)', () => {
   let gw: GatewayProcess;
   let file: string;
 
   beforeAll(async () => {
     ({ file } = await tempConfig(objects(blue)));
-    gw = await startGateway(['--config', file, '--workers', '2']);
+    // The primary hands fresh connections to the workers in turn: the tests below count on that order.
+    gw = await startGateway(['--config', file, '--workers', '2', '--no-reuse-port']);
   });
 
   afterAll(async () => {
@@ -380,7 +444,7 @@ describe('configurations handed to the workers in files', () => {
       await gw.waitForLog(() => count(gw, 'workers: a configuration was not applied') > notApplied);
       // Worker `a` serves blue still, `b` green; the file is gone once both answered.
       expect(readdirSync(dir)).toEqual([]);
-      let answers = await servedMany(gw, 8, 'web.w.test');
+      let answers = await servedByBoth(gw, 'web.w.test');
       expect(pods(answers, a)).toEqual(new Set(['200 blue']));
       expect(pods(answers, b)).toEqual(new Set(['200 green']));
 
@@ -390,7 +454,7 @@ describe('configurations handed to the workers in files', () => {
       const gone = await gw.waitForLog((l) => l.msg === KEPT && count(gw, KEPT) > kept + 1);
       expect(gone.pid).toBe(a);
       expect(gone.error).toMatch(/ENOENT/);
-      answers = await servedMany(gw, 8, 'web.w.test');
+      answers = await servedByBoth(gw, 'web.w.test');
       expect(pods(answers, a)).toEqual(new Set(['200 blue']));
       expect(pods(answers, b)).toEqual(new Set(['200 sticky']));
 
@@ -398,7 +462,7 @@ describe('configurations handed to the workers in files', () => {
       const applied = count(gw, 'configuration applied');
       await replaceConfig(file, toYaml(objects(green)));
       await gw.waitForLog(() => count(gw, 'configuration applied') > applied);
-      answers = await servedMany(gw, 8, 'web.w.test');
+      answers = await servedByBoth(gw, 'web.w.test');
       expect(new Set(answers.map((s) => `${s.status} ${s.pod?.split('-')[0]}`))).toEqual(
         new Set(['200 green']),
       );
@@ -455,7 +519,7 @@ describe('configurations handed to the workers in files', () => {
       await replaceConfig(join(dir, 'web.yaml'), web('alt'));
       await gw.waitForLog(() => count(gw, 'configuration applied') > applied);
       // Said once both serve it: `a` too, after the whole configuration it asked for.
-      answers = await servedMany(gw, 8, 'moved.w.test');
+      answers = await servedByBoth(gw, 'moved.w.test');
       expect(new Set(answers.map((s) => `${s.status} ${s.pod?.split('-')[0]}`))).toEqual(
         new Set(['200 green']),
       );
@@ -506,8 +570,8 @@ describe('cluster mode, two workers', () => {
     try {
       await gw.waitForLog((l) => l.msg === 'synced: ready');
       expect((await request(gw.metrics, { path: '/readyz' })).status).toBe(200);
-      const first = await servedMany(gw, 4, 'web.w.test');
-      expect(first.map((a) => a.pod)).toEqual(Array(4).fill('blue-0'));
+      const first = await servedByBoth(gw, 'web.w.test');
+      expect(new Set(first.map((a) => a.pod))).toEqual(new Set(['blue-0']));
       expect(new Set(first.map((a) => a.pid)).size).toBe(2);
 
       const compiles = count(gw, 'configuration applied');
@@ -515,8 +579,8 @@ describe('cluster mode, two workers', () => {
       cluster.api.apply(slice('w', 'web', blue.port, ['127.0.60.2']));
       await gw.waitForLog(() => count(gw, 'endpoints applied') > swaps);
       expect(count(gw, 'configuration applied')).toBe(compiles);
-      const moved = await servedMany(gw, 4, 'web.w.test');
-      expect(moved.map((a) => a.pod)).toEqual(Array(4).fill('blue-1'));
+      const moved = await servedByBoth(gw, 'web.w.test');
+      expect(new Set(moved.map((a) => a.pod))).toEqual(new Set(['blue-1']));
       expect(new Set(moved.map((a) => a.pid)).size).toBe(2);
     } finally {
       await gw.stop();
@@ -553,9 +617,10 @@ describe('a worker that dies', () => {
     const gw = await startGateway(['--config', file, '--workers', '2', '--no-access-log']);
     try {
       const [a, b] = workerPids(gw);
-      // Keep-alive clients, each on one connection, until each worker holds at least two.
+      // Keep-alive clients, each on one connection, until `b` holds two and `a` one.
       const clients: { agent: http.Agent; pid: number; ok: number; failed: number }[] = [];
-      for (let i = 0; i < 16 && clients.filter((c) => c.pid === b).length < 2; i++) {
+      const held = (pid: number) => clients.filter((c) => c.pid === pid).length;
+      for (let i = 0; i < 40 && (held(b!) < 2 || held(a!) < 1); i++) {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
         const s = await new Promise<number | undefined>((resolve, reject) => {
           const req = http.get(
@@ -607,7 +672,7 @@ describe('a worker that dies', () => {
         'more load after the kill',
       );
       // The replacement serves the configuration from its first connection: fresh connections reach
-      // it (round robin over the workers) and every answer is the backend's.
+      // it (it joined the ports' SO_REUSEPORT group) and every answer is the backend's.
       const replacement = workerPids(gw).find((p) => p !== b)!;
       const { value: answers } = await eventually(
         async () => {
@@ -637,7 +702,7 @@ describe('SIGTERM on the primary', () => {
     const pids = workerPids(gw);
     // Slow downloads (2 s) until both workers hold one.
     const downloads: { pid: number | undefined; done: Promise<{ status: number; bytes: number }> }[] = [];
-    for (let i = 0; i < 8 && new Set(downloads.map((d) => d.pid)).size < 2; i++) {
+    for (let i = 0; i < 40 && new Set(downloads.map((d) => d.pid)).size < 2; i++) {
       let onPid!: (pid: number | undefined) => void;
       const pid = new Promise<number | undefined>((r) => (onPid = r));
       const done = new Promise<{ status: number; bytes: number }>((resolve, reject) => {

@@ -27,6 +27,8 @@ export interface Flags {
   shutdownTimeout: number;
   /** Data-plane processes sharing the ports; 1: one process does everything. */
   workers: number;
+  /** Workers listen with their own SO_REUSEPORT sockets (else node:cluster's round robin hands them connections). */
+  reusePort: boolean;
   accessLog: boolean;
   serveUnhonouredAccessAnnotations: boolean;
   check: boolean;
@@ -74,6 +76,9 @@ Serving:
   --workers N                    data-plane processes sharing the ports; 1 serves from the one
                                  process (default: the available cores, a container's CPU limit
                                  included, here ${availableCores()})
+  --no-reuse-port                workers take connections from the primary, which accepts them all
+                                 and hands them out in turn, instead of each listening with its own
+                                 SO_REUSEPORT sockets (ingress-nginx's reuse-port, on by default)
   --no-access-log                no access-log line per request
   --serve-unhonoured-access-annotations
                                  serve Ingresses whose access-restricting ingress-nginx annotations
@@ -114,6 +119,7 @@ const OPTIONS = {
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   workers: { type: 'string' },
+  'no-reuse-port': { type: 'boolean' },
   'no-access-log': { type: 'boolean' },
   'serve-unhonoured-access-annotations': { type: 'boolean' },
   check: { type: 'boolean' },
@@ -232,6 +238,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
     workers: workerCount(values.workers),
+    reusePort: !values['no-reuse-port'],
     accessLog: !values['no-access-log'],
     serveUnhonouredAccessAnnotations: values['serve-unhonoured-access-annotations'] ?? false,
     check: values.check ?? false,

@@ -61,7 +61,10 @@ export class LocalServing implements ConfigTarget {
       nextUpstreamTimeoutMs: flags.proxyNextUpstreamTimeout * 1000,
       redirectHttpsPort: flags.redirectHttpsPort,
       refuseLocalExternalNames: flags.config === undefined,
-      acceptors: cluster.isWorker ? 1 : ACCEPTORS_ALONE,
+      // A worker on node:cluster's round robin has the primary's one shared socket; on SO_REUSEPORT it
+      // binds as a process serving alone does, in one group with its siblings.
+      acceptors: cluster.isWorker && !flags.reusePort ? 1 : ACCEPTORS_ALONE,
+      reusePortWithSiblings: cluster.isWorker && flags.reusePort,
       observer: {
         requestEnded(r: RequestRecord) {
           metrics.requestEnded({

@@ -1,5 +1,6 @@
-// The primary's side of `--workers N`: forks N data-plane workers (node:cluster: they share the listening
-// ports), hands each configuration to every one as data, restarts a worker that dies (it applies the
+// The primary's side of `--workers N`: forks N data-plane workers (node:cluster; they share the listening
+// ports, each with its own SO_REUSEPORT sockets, or through the primary's round robin with
+// --no-reuse-port), hands each configuration to every one as data, restarts a worker that dies (it applies the
 // current configuration before its ports open), gathers their metrics, and drains them all at shutdown.
 import cluster, { type Worker } from 'node:cluster';
 import { isSea } from 'node:sea';
@@ -18,6 +19,7 @@ import {
   encodePayload,
   endpointChanges,
   type FromWorker,
+  type SiblingPorts,
   type ToWorker,
   toPayload,
 } from './worker-protocol.js';
@@ -265,9 +267,10 @@ export class WorkerFleet implements ConfigTarget {
   /**
    * Sends `init` to the workers that said hello and may start. At start every one gets it at once (each
    * compiles the configuration meanwhile) and they open the ports one after the other, in index order
-   * (`listen`): node:cluster's round robin then hands connections to them in that order, which is the
-   * order their endpoint pickers take turns in (EndpointPicker's `worker`). Later (a replacement) a
-   * worker is greeted and listens at once.
+   * (`listen`): the first opens the ports of the flags (a port 0 becomes a free one) and the others join
+   * it on those (SO_REUSEPORT); with --no-reuse-port node:cluster's round robin hands connections to
+   * them in that order, which is the order their endpoint pickers take turns in (EndpointPicker's
+   * `worker`). Later (a replacement) a worker is greeted and listens at once, on the ports.
    */
   private initReady(): void {
     if (!this.mayStart) return;
@@ -280,7 +283,7 @@ export class WorkerFleet implements ConfigTarget {
       if (m.listening) continue;
       if (m.greeted && !m.toldToListen) {
         m.toldToListen = true;
-        this.sendTo(m.worker, { t: 'listen' });
+        this.sendTo(m.worker, { t: 'listen', ...this.siblingPorts() });
       }
       return;
     }
@@ -308,9 +311,17 @@ export class WorkerFleet implements ConfigTarget {
       ticketKeys: this.opts.certificates.ticketKeys,
       worker: { index: member.index, count: this.opts.count },
       listenNow,
+      ...(listenNow ? this.siblingPorts() : {}),
       ...(current === undefined ? {} : { current }),
     });
     if (listenNow) member.toldToListen = true;
+  }
+
+  /** The ports a worker opens alongside those listening (none listened yet: the flags' ports). */
+  private siblingPorts(): { ports?: SiblingPorts } {
+    return this.ports === undefined
+      ? {}
+      : { ports: { httpPort: this.ports.httpPort, httpsPort: this.ports.httpsPort } };
   }
 
   private onMessage(member: Member, message: FromWorker): void {

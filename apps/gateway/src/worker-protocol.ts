@@ -91,6 +91,16 @@ export function withChanges(table: EndpointTable, changes: Readonly<EndpointChan
   return next;
 }
 
+/**
+ * The ports the workers listening already opened: one that listens with its own SO_REUSEPORT sockets
+ * (`--workers N`, not `--no-reuse-port`) binds them alongside theirs. None: it is the first, and opens
+ * the ports of the flags.
+ */
+export interface SiblingPorts {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+}
+
 /** Primary → worker. `seq` numbers every swap; a worker answers `applied` with it. */
 export type ToWorker =
   | {
@@ -104,6 +114,8 @@ export type ToWorker =
       worker: { index: number; count: number };
       /** Open the ports once it is applied; else (at start) when told (`listen`), in its turn. */
       listenNow: boolean;
+      /** With `listenNow`: the ports to open (see SiblingPorts). */
+      ports?: SiblingPorts;
       /**
        * The configuration to serve before listening (none yet in a cluster that is still listing): the
        * current one's bytes, and the endpoints changed since it was made.
@@ -123,7 +135,7 @@ export type ToWorker =
   | { t: 'config-delta'; seq: number; delta: Uint8Array }
   | { t: 'endpoints'; seq: number; changes: EndpointChanges }
   /** At start, after `init`: open the ports now (the workers before it in order listen). */
-  | { t: 'listen' }
+  | { t: 'listen'; ports?: SiblingPorts }
   | { t: 'metrics'; id: number }
   | { t: 'shutdown'; timeoutMs: number };
 

@@ -1,4 +1,5 @@
-// A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (node:cluster),
+// A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (each with its
+// own SO_REUSEPORT sockets, or node:cluster's round robin with --no-reuse-port),
 // with the configuration the primary sends it as data. It owns no source, writes no status and no stdout:
 // its log and access-log lines go to the primary in batches of whole lines, and the primary alone writes
 // stdout, so lines of several workers never interleave, whatever their length.
@@ -19,6 +20,7 @@ import {
   type EndpointChanges,
   type FromWorker,
   fromPayload,
+  type SiblingPorts,
   type ToWorker,
   withChanges,
 } from './worker-protocol.js';
@@ -124,8 +126,8 @@ export function runWorker(flags: Flags): void {
         // worker that cannot apply it does not listen: it says why and exits, and the primary decides.
         if (message.current !== undefined)
           apply(message.current.payload, message.current.base, message.current.changes);
-        if (!message.listenNow) await toldToListen;
-        const ports = await serving.dataPlane.listen();
+        const siblings = message.listenNow ? message.ports : await toldToListen;
+        const ports = await serving.dataPlane.listen(flags.reusePort ? siblings : undefined);
         send({
           t: 'listening',
           http: ports.httpPort,
@@ -173,14 +175,14 @@ export function runWorker(flags: Flags): void {
     }
   };
   /** At start: the primary's word that it is this worker's turn to open the ports (see `init`). */
-  let listenTurn: () => void = () => {};
-  const toldToListen = new Promise<void>((resolve) => {
+  let listenTurn: (ports: SiblingPorts | undefined) => void = () => {};
+  const toldToListen = new Promise<SiblingPorts | undefined>((resolve) => {
     listenTurn = resolve;
   });
   process.on('message', (message: ToWorker) => {
     // Not behind the `init` that waits for it.
     if (message.t === 'listen') {
-      listenTurn();
+      listenTurn(message.ports);
       return;
     }
     // Metrics are read at once, not behind a configuration being compiled.

@@ -11,17 +11,23 @@ afterEach(async () => {
 });
 
 /** A group of plain servers that count the connections each accepts and close them at once. */
-function countingGroup(count: number): { group: AcceptorGroup<net.Server>; accepted: number[] } {
+function countingGroup(
+  count: number,
+  siblings = false,
+): { group: AcceptorGroup<net.Server>; accepted: number[] } {
   const accepted: number[] = [];
   let index = 0;
-  const group = new AcceptorGroup(() => {
-    const mine = index++;
-    accepted[mine] = 0;
-    return net.createServer((socket) => {
-      accepted[mine]!++;
-      socket.end('ok');
-    });
-  }, count);
+  const group = new AcceptorGroup(
+    () => {
+      const mine = index++;
+      accepted[mine] = 0;
+      return net.createServer((socket) => {
+        accepted[mine]!++;
+        socket.end('ok');
+      });
+    },
+    { count, siblings },
+  );
   opened.push(group);
   return { group, accepted };
 }
@@ -88,6 +94,36 @@ describe('AcceptorGroup', () => {
     const { group } = countingGroup(4);
     await expect(group.listen(HOST, taken)).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(group.servers.some((s) => s.listening)).toBe(false);
+  });
+
+  it("siblings (two workers' groups): one socket allows SO_REUSEPORT, the other group joins its port, both accept", async () => {
+    const first = countingGroup(1, true);
+    const port = await first.group.listen(HOST, 0);
+    const second = countingGroup(2, true);
+    // Joining binds at once: a probe would meet the first group's socket.
+    expect(await second.group.listen(HOST, port, true)).toBe(port);
+    const replies = await Promise.all(Array.from({ length: 100 }, () => fetchOk(port)));
+    expect(replies.every((r) => r === 'ok')).toBe(true);
+    const [one, two] = [first.accepted, second.accepted].map((a) => a.reduce((x, y) => x + y, 0));
+    expect(one! + two!).toBe(100);
+    // Over three sockets, 100 connections all on one group are (1/3)^100 + (2/3)^100 likely.
+    expect(one).toBeGreaterThan(0);
+    expect(two).toBeGreaterThan(0);
+  });
+
+  it('siblings: the first group still refuses a port another program holds with SO_REUSEPORT', async () => {
+    const taken = await holder({ reusePort: true });
+    const { group } = countingGroup(1, true);
+    await expect(group.listen(HOST, taken)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(group.primary.listening).toBe(false);
+  });
+
+  it('a group of one socket without siblings refuses to be joined', async () => {
+    const { group } = countingGroup(1);
+    const port = await group.listen(HOST, 0);
+    await expect(countingGroup(1, true).group.listen(HOST, port, true)).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
   });
 
   it('close stops every socket', async () => {

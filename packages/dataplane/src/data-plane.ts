@@ -175,7 +175,7 @@ export class DataPlane {
     };
     this.http = new Listener(this, 'http');
     this.https = new Listener(this, 'https');
-    const acceptors = opts.acceptors ?? 1;
+    const acceptors = { count: opts.acceptors ?? 1, siblings: opts.reusePortWithSiblings ?? false };
     this.httpAcceptors = new AcceptorGroup(() => {
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
         this.accept(socket, this.http),
@@ -224,10 +224,26 @@ export class DataPlane {
     this.endpoints = endpoints;
   }
 
-  async listen(): Promise<{ httpPort: number; httpsPort: number }> {
+  /**
+   * Opens the ports of the options; `join`: the ports a sibling process opened (with
+   * `reusePortWithSiblings`), bound alongside its sockets.
+   */
+  async listen(join?: {
+    httpPort: number;
+    httpsPort: number;
+  }): Promise<{ httpPort: number; httpsPort: number }> {
     stopPretenuring();
-    const httpPort = await this.httpAcceptors.listen(this.host, this.opts.httpPort);
-    const httpsPort = await this.httpsAcceptors.listen(this.host, this.opts.httpsPort);
+    const joining = join !== undefined;
+    const httpPort = await this.httpAcceptors.listen(
+      this.host,
+      join?.httpPort ?? this.opts.httpPort,
+      joining,
+    );
+    const httpsPort = await this.httpsAcceptors.listen(
+      this.host,
+      join?.httpsPort ?? this.opts.httpsPort,
+      joining,
+    );
     this.http.setPort(httpPort);
     this.https.setPort(httpsPort);
     this.ports = { httpPort, httpsPort };

@@ -142,4 +142,9 @@ export interface DataPlaneOptions {
    * of its event loop instead of one (see acceptors.ts). Default 1.
    */
   acceptors?: number;
+  /**
+   * This process is one of several (node:cluster workers) that bind the ports each with SO_REUSEPORT:
+   * its sockets are its own, not the primary's shared handle (see acceptors.ts). Default false.
+   */
+  reusePortWithSiblings?: boolean;
 }
