@@ -1,6 +1,7 @@
 // Ingress v1 host and path semantics, compiled once into maps and radix trees and looked up per request.
 // Spec: https://kubernetes.io/docs/concepts/services-networking/ingress/#path-types and
 // https://kubernetes.io/docs/reference/kubernetes-api/service-resources/ingress-v1/#IngressRule
+import { ObjectMemo } from './object-memo.js';
 import { PrefixTree } from './prefix-tree.js';
 
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
@@ -73,7 +74,7 @@ interface HostPaths<T> {
 }
 
 /** By the first rule of the run: a run of the same rule objects gets the same paths again. */
-const RUNS = new WeakMap<object, HostPaths<unknown>>();
+const RUNS = new ObjectMemo<object, HostPaths<unknown>>('host paths of a run');
 
 export interface CompileOptions {
   /**

@@ -8,6 +8,7 @@ import type {
   Snapshot,
   SourcedObject,
 } from '@gateway/manifests';
+import { ObjectMemo } from '@gateway/routing';
 import type { Backend, Endpoint } from './config.js';
 import { diagnosticFor, indexByName, namespaceOf } from './diagnostics.js';
 import { EndpointIndex } from './endpoint-table.js';
@@ -159,7 +160,7 @@ interface Resolved {
  * once per object, so an unchanged Service keeps its Backend (and the routes reaching it stay the same
  * objects, with their per-route state) across rebuilds. Its endpoints are looked up at every rebuild.
  */
-const RESOLVED = new WeakMap<SourcedObject<Service>, Map<number | string, Resolved>>();
+const RESOLVED = new ObjectMemo<SourcedObject<Service>, Map<number | string, Resolved>>('resolved ports');
 
 type ServiceRef = NonNullable<IngressBackend['service']>;
 

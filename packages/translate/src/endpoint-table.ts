@@ -2,6 +2,7 @@
 // recompiles nothing else (balancer state, keyed by backend, survives it).
 // https://kubernetes.io/docs/reference/kubernetes-api/service-resources/endpoint-slice-v1/
 import type { EndpointSlice, Endpoints, Snapshot, SourcedObject } from '@gateway/manifests';
+import { ObjectMemo } from '@gateway/routing';
 import type { Backend, Endpoint, EndpointTable, GatewayConfig } from './config.js';
 import { namespaceOf } from './diagnostics.js';
 import { compareStrings } from './ingress-order.js';
@@ -9,7 +10,9 @@ import { compareStrings } from './ingress-order.js';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** Endpoints by port name of a Service's only EndpointSlice; gone with the slice object. */
-const ONE_SLICE = new WeakMap<SourcedObject<EndpointSlice>, Map<string, readonly Endpoint[]>>();
+const ONE_SLICE = new ObjectMemo<SourcedObject<EndpointSlice>, Map<string, readonly Endpoint[]>>(
+  'endpoints of a lone slice',
+);
 
 /** `namespace/name` of the Service an EndpointSlice belongs to (its `kubernetes.io/service-name` label). */
 export function serviceOfSlice(slice: SourcedObject<EndpointSlice>): string | undefined {

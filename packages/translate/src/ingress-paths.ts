@@ -4,7 +4,7 @@
 // a rebuild after one change redoes the work of that Ingress, not of all 10,000 (50,000 paths: about a
 // third of translate's time and of its garbage, measured).
 import type { Diagnostic, Ingress, IngressBackend, SourcedObject } from '@gateway/manifests';
-import { normalizePath, type RouteRule } from '@gateway/routing';
+import { normalizePath, ObjectMemo, type RouteRule } from '@gateway/routing';
 import type { Backend, Route } from './config.js';
 import { diagnosticFor, namespaceOf } from './diagnostics.js';
 import { type PathCandidate, pathField } from './regex-paths.js';
@@ -38,7 +38,7 @@ export interface IngressPaths {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-const PATHS = new WeakMap<SourcedObject<Ingress>, IngressPaths>();
+const PATHS = new ObjectMemo<SourcedObject<Ingress>, IngressPaths>('paths of an Ingress');
 
 export function ingressPaths(ingress: SourcedObject<Ingress>): IngressPaths {
   let known = PATHS.get(ingress);

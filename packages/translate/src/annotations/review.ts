@@ -1,6 +1,7 @@
 // What the nginx.ingress.kubernetes.io/* annotations of one Ingress mean here: the few honoured ones
 // read, everything else reported, and the verdicts translate() acts on (canary, fail closed, regex).
 import { type Diagnostic, didYouMean, type Ingress, type SourcedObject } from '@gateway/manifests';
+import { ObjectMemo } from '@gateway/routing';
 import { diagnosticFor } from '../diagnostics.js';
 import { KNOWN_ANNOTATIONS, NGINX_PREFIX, UNKNOWN_ANNOTATION_LABEL } from './known.js';
 import { parseGoBool } from './parse-bool.js';
@@ -53,8 +54,8 @@ export const ANNOTATION_FIELD = (name: string): string => `metadata.annotations[
 
 /** Reviews by Ingress object, one map per value of `serveUnhonouredAccess` (see `reviewedAnnotations`). */
 const REVIEWS = [
-  new WeakMap<SourcedObject<Ingress>, AnnotationReview>(),
-  new WeakMap<SourcedObject<Ingress>, AnnotationReview>(),
+  new ObjectMemo<SourcedObject<Ingress>, AnnotationReview>('annotation review'),
+  new ObjectMemo<SourcedObject<Ingress>, AnnotationReview>('annotation review, unhonoured access served'),
 ] as const;
 
 /**
