@@ -4,6 +4,7 @@
 // current configuration before its ports open), gathers their metrics, and drains them all at shutdown.
 import cluster, { type Worker } from 'node:cluster';
 import { isSea } from 'node:sea';
+import type { Readable } from 'node:stream';
 import { stopPretenuring } from '@gateway/dataplane';
 import type { MetricsSnapshot } from '@gateway/metrics';
 import type { CertificateStore, CertificateTables } from '@gateway/tls';
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type { LineSink } from './access-log.js';
 import { configDelta } from './config-delta.js';
 import { type HandedOver, HandoverDir, type PayloadBytes } from './handover.js';
+import { LineRelay } from './line-relay.js';
 import type { ConfigTarget } from './serving.js';
 import {
   type ConfigPayload,
@@ -22,6 +24,7 @@ import {
   type SiblingPorts,
   type ToWorker,
   toPayload,
+  WORKER_LOG_FD,
 } from './worker-protocol.js';
 
 /** How long a scrape waits for a worker's metrics before it reports without them. */
@@ -113,6 +116,8 @@ export class WorkerFleet implements ConfigTarget {
       // passed again they would reach the flag parser as arguments. Its workers so run without
       // WORKER_V8_FLAGS: the primary's flags and the workers' are one list there.
       execArgv: isSea() ? [] : workerExecArgv(process.execArgv),
+      // stdin, stdout and stderr as the primary's; IPC; the worker's log pipe (WORKER_LOG_FD).
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'],
     });
   }
 
@@ -259,6 +264,15 @@ export class WorkerFleet implements ConfigTarget {
     };
     this.members.set(worker.id, member);
     worker.on('message', (message: FromWorker) => this.onMessage(member, message));
+    const relay = new LineRelay(this.opts.sink);
+    const lines = worker.process.stdio[WORKER_LOG_FD] as Readable;
+    lines.on('data', (chunk: Buffer) => relay.push(chunk));
+    lines.on('end', () => {
+      const dropped = relay.end();
+      if (dropped > 0)
+        this.opts.log.warn({ worker: worker.id, bytes: dropped }, 'worker: its last line was cut short');
+    });
+    lines.on('error', () => {});
     worker.on('exit', (code, signal) => this.onExit(member, code, signal));
     worker.on('error', (err) => this.opts.log.warn({ err, worker: worker.id }, 'worker: IPC error'));
     this.opts.log.info({ worker: worker.id, pid: worker.process.pid }, 'worker started');
@@ -329,9 +343,6 @@ export class WorkerFleet implements ConfigTarget {
       case 'hello':
         member.helloed = true;
         this.initReady();
-        return;
-      case 'log':
-        this.opts.sink.write(message.lines);
         return;
       case 'metrics':
         this.metricsReplies.get(message.id)?.(message.metrics);

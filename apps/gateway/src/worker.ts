@@ -1,9 +1,10 @@
 // A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (each with its
 // own SO_REUSEPORT sockets, or node:cluster's round robin with --no-reuse-port),
 // with the configuration the primary sends it as data. It owns no source, writes no status and no stdout:
-// its log and access-log lines go to the primary in batches of whole lines, and the primary alone writes
-// stdout, so lines of several workers never interleave, whatever their length.
+// its log and access-log lines go to the primary in batches of whole lines (a pipe of their own), and the
+// primary alone writes stdout, so lines of several workers never interleave, whatever their length.
 import cluster from 'node:cluster';
+import net from 'node:net';
 import { GatewayMetrics } from '@gateway/metrics';
 import { CertificateStore } from '@gateway/tls';
 import type { EndpointTable } from '@gateway/translate';
@@ -22,36 +23,33 @@ import {
   fromPayload,
   type SiblingPorts,
   type ToWorker,
+  WORKER_LOG_FD,
   withChanges,
 } from './worker-protocol.js';
 
-const MAX_PENDING = 65_536;
-
-/** Batches lines (each write is whole lines) into one IPC message per event-loop turn or 64 KiB. */
+/**
+ * Lines (each write whole lines: pino's, the access log's batches) to the primary, through the log pipe.
+ * Writes do not block: a primary busy compiling a configuration leaves them queued in this process.
+ */
 class PrimarySink implements LineSink {
-  #pending = '';
-  #scheduled = false;
+  readonly #pipe = new net.Socket({ fd: WORKER_LOG_FD, readable: false, writable: true });
 
-  write(chunk: string): void {
-    this.#pending += chunk;
-    if (this.#pending.length >= MAX_PENDING) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
-    }
+  constructor() {
+    // The primary is gone: nothing reads the lines any more (the worker is stopping, see `disconnect`).
+    this.#pipe.on('error', () => {});
   }
 
+  write(chunk: string): void {
+    this.#pipe.write(chunk);
+  }
+
+  writeBytes(bytes: Buffer): void {
+    this.#pipe.write(bytes);
+  }
+
+  /** At exit: `done` once every line is with the kernel. */
   flush(done?: () => void): void {
-    if (this.#pending === '' || !process.connected) {
-      done?.();
-      return;
-    }
-    const lines = this.#pending;
-    this.#pending = '';
-    send({ t: 'log', lines }, done);
+    this.#pipe.end(() => done?.());
   }
 }
 
