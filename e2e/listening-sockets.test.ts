@@ -33,6 +33,24 @@ afterAll(async () => {
   await pods?.close();
 });
 
+/** 64 requests at once, every one answered 200. */
+async function expectServes64(gw: GatewayProcess): Promise<void> {
+  const replies = await Promise.all(
+    Array.from({ length: 64 }, () => request(gw.http, { host: 'web.l.test' })),
+  );
+  expect(replies.map((r) => r.status)).toEqual(Array(64).fill(200));
+}
+
+/** A second gateway (`workers` of them) on `gw`'s HTTP port exits 1 with EADDRINUSE. */
+async function expectSecondGatewayRefused(gw: GatewayProcess, workers: number): Promise<void> {
+  const r = await runCli([
+    ...['--config', file, '--workers', String(workers), '--bind-address', '127.0.0.1'],
+    ...['--http-port', String(gw.http), '--https-port', '0', '--metrics-port', '0'],
+  ]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/EADDRINUSE/);
+}
+
 describe('a gateway serving alone (--workers 1)', () => {
   let gw: GatewayProcess;
 
@@ -48,19 +66,11 @@ describe('a gateway serving alone (--workers 1)', () => {
     const pid = gw.child.pid!;
     expect(listeningSocketsOf(pid, '127.0.0.1', gw.http)).toBe(32);
     expect(listeningSocketsOf(pid, '127.0.0.1', gw.https)).toBe(32);
-    const replies = await Promise.all(
-      Array.from({ length: 64 }, () => request(gw.http, { host: 'web.l.test' })),
-    );
-    expect(replies.map((r) => r.status)).toEqual(Array(64).fill(200));
+    await expectServes64(gw);
   });
 
   it('a second gateway on its port exits 1 with EADDRINUSE, though the port allows SO_REUSEPORT', async () => {
-    const r = await runCli([
-      ...['--config', file, '--workers', '1', '--bind-address', '127.0.0.1'],
-      ...['--http-port', String(gw.http), '--https-port', '0', '--metrics-port', '0'],
-    ]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/EADDRINUSE/);
+    await expectSecondGatewayRefused(gw, 1);
     const still = await request(gw.http, { host: 'web.l.test' });
     expect(still.status).toBe(200);
   });
@@ -91,19 +101,11 @@ describe('a gateway with two workers', () => {
       expect(listeningSocketsOf(pid, '127.0.0.1', gw.http)).toBe(32);
       expect(listeningSocketsOf(pid, '127.0.0.1', gw.https)).toBe(32);
     }
-    const replies = await Promise.all(
-      Array.from({ length: 64 }, () => request(gw.http, { host: 'web.l.test' })),
-    );
-    expect(replies.map((r) => r.status)).toEqual(Array(64).fill(200));
+    await expectServes64(gw);
   });
 
   it('a second gateway with workers on its port exits 1 with EADDRINUSE, and the first serves on', async () => {
-    const r = await runCli([
-      ...['--config', file, '--workers', '2', '--bind-address', '127.0.0.1'],
-      ...['--http-port', String(gw.http), '--https-port', '0', '--metrics-port', '0'],
-    ]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/EADDRINUSE/);
+    await expectSecondGatewayRefused(gw, 2);
     expect((await request(gw.http, { host: 'web.l.test' })).status).toBe(200);
   });
 });
