@@ -20,10 +20,10 @@
 //   The scaling = capacity(2) / capacity(1). It says what two cores of gateway serve, measured on the
 //   gateway's own CPU accounting, without needing four cores.
 // Rounds interleave the configurations (the order flips each round) so drift on a shared machine hits
-// each alike; medians are reported. Also measured: the same with --no-reuse-port (the primary accepts
-// and hands sockets round robin, node:cluster's SCHED_RR) instead of the default (each worker listens
-// with its own SO_REUSEPORT sockets), to back the choice of the default, and per-connection churn
-// (Connection: close), where the primary's accepting costs show.
+// each alike; medians are reported. Also measured: the same with --reuse-port (each worker listens with
+// its own SO_REUSEPORT sockets) instead of the default (the primary accepts and hands sockets round
+// robin, node:cluster's SCHED_RR), and per-connection churn (Connection: close), where the primary's
+// accepting costs show.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -331,11 +331,11 @@ const CONFIGS = [
   // The same unpinned, for the raw comparison.
   { key: 'w1', workers: 1 },
   { key: 'w2', workers: 2 },
-  // --no-reuse-port: the primary accepts and hands connections round robin (node:cluster's SCHED_RR).
-  { key: 'w2-rr', workers: 2, args: ['--no-reuse-port'] },
+  // --reuse-port: each worker listens with its own SO_REUSEPORT sockets; the kernel spreads connections.
+  { key: 'w2-reuse-port', workers: 2, args: ['--reuse-port'] },
   { key: 'w1-close', workers: 1, close: true },
   { key: 'w2-close', workers: 2, close: true },
-  { key: 'w2-close-rr', workers: 2, close: true, args: ['--no-reuse-port'] },
+  { key: 'w2-close-reuse-port', workers: 2, close: true, args: ['--reuse-port'] },
 ];
 
 if (opts.only) {
@@ -416,10 +416,10 @@ const result = {
     capacity2,
     capacity: capacity2 / capacity1,
     capacityVsPinned: capacity2 / capacity1Pinned,
-    reusePortVsRr: fig('w2', 'perCoreRps') / fig('w2-rr', 'perCoreRps'),
+    reusePortVsRr: fig('w2-reuse-port', 'perCoreRps') / fig('w2', 'perCoreRps'),
     churnRaw: fig('w2-close', 'rps') / fig('w1-close', 'rps'),
-    churnRawRr: fig('w2-close-rr', 'rps') / fig('w1-close', 'rps'),
-    churnReusePortVsRr: fig('w2-close', 'perCoreRps') / fig('w2-close-rr', 'perCoreRps'),
+    churnRawReusePort: fig('w2-close-reuse-port', 'rps') / fig('w1-close', 'rps'),
+    churnReusePortVsRr: fig('w2-close-reuse-port', 'perCoreRps') / fig('w2-close', 'perCoreRps'),
   },
   runs,
 };
@@ -443,8 +443,8 @@ console.log(
     `1 worker ${f(capacity1)}, 2 workers ${f(fig('w2', 'perCoreRps'))} × 2 = ${f(capacity2)}); ` +
     `against 1 worker pinned alone on a core (${f(capacity1Pinned)}): ${f(result.scaling.capacityVsPinned, 2)}×; ` +
     `raw req/s, sharing 2 cores with wrk and the backend: ${f(result.scaling.raw, 2)}×; ` +
-    `SO_REUSEPORT / round robin (--no-reuse-port) per core: ${f(result.scaling.reusePortVsRr, 2)}; ` +
-    `connection per request: raw ${f(result.scaling.churnRaw, 2)}× (round robin ${f(result.scaling.churnRawRr, 2)}×), ` +
-    `SO_REUSEPORT / round robin per core ${f(result.scaling.churnReusePortVsRr, 2)}`,
+    `--reuse-port / round robin per core: ${f(result.scaling.reusePortVsRr, 2)}; ` +
+    `connection per request: raw ${f(result.scaling.churnRaw, 2)}× (--reuse-port ${f(result.scaling.churnRawReusePort, 2)}×), ` +
+    `--reuse-port / round robin per core ${f(result.scaling.churnReusePortVsRr, 2)}`,
 );
 if (opts.json) writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);

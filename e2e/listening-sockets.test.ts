@@ -1,7 +1,7 @@
 // Black-box: a gateway serving alone listens with 32 sockets per port (SO_REUSEPORT), so under load it
 // accepts 32 connections per turn of its event loop instead of one; read from /proc, not asked. It
 // still refuses a port another process holds, as one socket would. With workers, each worker binds the
-// same way, in one group with its siblings (--no-reuse-port: the primary's one socket).
+// same way with --reuse-port, in one group with its siblings (else the primary has the one socket).
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,10 +41,14 @@ async function expectServes64(gw: GatewayProcess): Promise<void> {
   expect(replies.map((r) => r.status)).toEqual(Array(64).fill(200));
 }
 
-/** A second gateway (`workers` of them) on `gw`'s HTTP port exits 1 with EADDRINUSE. */
-async function expectSecondGatewayRefused(gw: GatewayProcess, workers: number): Promise<void> {
+/** A second gateway (`workers` of them, with `extra` flags) on `gw`'s HTTP port exits 1 with EADDRINUSE. */
+async function expectSecondGatewayRefused(
+  gw: GatewayProcess,
+  workers: number,
+  extra: string[] = [],
+): Promise<void> {
   const r = await runCli([
-    ...['--config', file, '--workers', String(workers), '--bind-address', '127.0.0.1'],
+    ...['--config', file, '--workers', String(workers), '--bind-address', '127.0.0.1', ...extra],
     ...['--http-port', String(gw.http), '--https-port', '0', '--metrics-port', '0'],
   ]);
   expect(r.code).toBe(1);
@@ -81,11 +85,11 @@ function workerPids(gw: GatewayProcess): number[] {
   return gw.logs.filter((l) => l.msg === 'worker started').map((l) => l.pid as number);
 }
 
-describe('a gateway with two workers', () => {
+describe('a gateway with two workers and --reuse-port', () => {
   let gw: GatewayProcess;
 
   beforeAll(async () => {
-    gw = await startGateway(['--config', file, '--no-access-log', '--workers', '2']);
+    gw = await startGateway(['--config', file, '--no-access-log', '--workers', '2', '--reuse-port']);
   });
 
   afterAll(async () => {
@@ -105,7 +109,7 @@ describe('a gateway with two workers', () => {
   });
 
   it('a second gateway with workers on its port exits 1 with EADDRINUSE, and the first serves on', async () => {
-    await expectSecondGatewayRefused(gw, 2);
+    await expectSecondGatewayRefused(gw, 2, ['--reuse-port']);
     expect((await request(gw.http, { host: 'web.l.test' })).status).toBe(200);
   });
 });
@@ -119,11 +123,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('a gateway with two workers on fixed ports', () => {
+describe('a gateway with two workers and --reuse-port on fixed ports', () => {
   it('probes each port, then every worker binds it: both serve on the ports given', async () => {
     const [http, https] = [await freePort(), await freePort()];
     const gw = await startGateway([
-      ...['--config', file, '--no-access-log', '--workers', '2'],
+      ...['--config', file, '--no-access-log', '--workers', '2', '--reuse-port'],
       ...['--http-port', String(http), '--https-port', String(https)],
     ]);
     try {
@@ -139,9 +143,9 @@ describe('a gateway with two workers on fixed ports', () => {
   });
 });
 
-describe('a gateway with two workers and --no-reuse-port', () => {
+describe('a gateway with two workers', () => {
   it('listens with one socket per port in the primary, which hands connections to the workers', async () => {
-    const gw = await startGateway(['--config', file, '--no-access-log', '--workers', '2', '--no-reuse-port']);
+    const gw = await startGateway(['--config', file, '--no-access-log', '--workers', '2']);
     try {
       expect(listeningSocketsOf(gw.child.pid!, '127.0.0.1', gw.http)).toBe(1);
       for (const pid of workerPids(gw)) expect(listeningSocketsOf(pid, '127.0.0.1', gw.http)).toBe(0);

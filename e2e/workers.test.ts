@@ -1,6 +1,5 @@
-// Black-box: `--workers 2`: two data-plane processes share the ports (each with its own SO_REUSEPORT
-// sockets; with --no-reuse-port through the primary's round robin) and serve what the primary sends
-// them. Which worker accepted a connection is read from /proc (the gateway is not asked): every swap is in
+// Black-box: `--workers 2`: two data-plane processes share the ports (through the primary's round robin;
+// with --reuse-port each with its own SO_REUSEPORT sockets) and serve what the primary sends them. Which worker accepted a connection is read from /proc (the gateway is not asked): every swap is in
 // effect in both once it is logged, metrics add up over both, ClientIP affinity holds across them, a
 // killed worker is replaced without failing a request of the other, SIGTERM drains both, and access-log
 // lines of both never interleave on stdout, however long.
@@ -195,12 +194,12 @@ async function servedByBoth(gw: GatewayProcess, host: string, client?: string): 
   return out;
 }
 
-describe('two workers on their own SO_REUSEPORT sockets (the default)', () => {
+describe('two workers on their own SO_REUSEPORT sockets (--reuse-port)', () => {
   let gw: GatewayProcess;
 
   beforeAll(async () => {
     const { file } = await tempConfig(objects(blue));
-    gw = await startGateway(['--config', file, '--workers', '2']);
+    gw = await startGateway(['--config', file, '--workers', '2', '--reuse-port']);
   });
 
   afterAll(async () => {
@@ -247,14 +246,13 @@ describe('two workers on their own SO_REUSEPORT sockets (the default)', () => {
   });
 });
 
-describe('two workers, one configuration (--no-reuse-port: node:cluster round robin)', () => {
+describe('two workers, one configuration', () => {
   let gw: GatewayProcess;
   let file: string;
 
   beforeAll(async () => {
     ({ file } = await tempConfig(objects(blue)));
-    // The primary hands fresh connections to the workers in turn: the tests below count on that order.
-    gw = await startGateway(['--config', file, '--workers', '2', '--no-reuse-port']);
+    gw = await startGateway(['--config', file, '--workers', '2']);
   });
 
   afterAll(async () => {
@@ -672,7 +670,7 @@ describe('a worker that dies', () => {
         'more load after the kill',
       );
       // The replacement serves the configuration from its first connection: fresh connections reach
-      // it (it joined the ports' SO_REUSEPORT group) and every answer is the backend's.
+      // it (round robin over the workers) and every answer is the backend's.
       const replacement = workerPids(gw).find((p) => p !== b)!;
       const { value: answers } = await eventually(
         async () => {

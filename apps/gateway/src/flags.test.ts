@@ -20,7 +20,7 @@ describe('parseFlags', () => {
       bindAddress: '0.0.0.0',
       controllerName: 'k8s.io/ingress-gateway',
       workers: availableCores(),
-      reusePort: true,
+      reusePort: false,
     });
   });
 
@@ -88,7 +88,7 @@ describe('parseFlags', () => {
       '--shutdown-timeout',
       '5',
       '--no-access-log',
-      '--no-reuse-port',
+      '--reuse-port',
       '--check',
     ]);
     expect(flags).toMatchObject({
@@ -105,7 +105,7 @@ describe('parseFlags', () => {
       redirectHttpsPort: 30443,
       shutdownTimeout: 5,
       accessLog: false,
-      reusePort: false,
+      reusePort: true,
       check: true,
     });
   });

@@ -27,7 +27,7 @@ export interface Flags {
   shutdownTimeout: number;
   /** Data-plane processes sharing the ports; 1: one process does everything. */
   workers: number;
-  /** Workers listen with their own SO_REUSEPORT sockets (else node:cluster's round robin hands them connections). */
+  /** Workers listen with their own SO_REUSEPORT sockets (else the primary hands them connections in turn). */
   reusePort: boolean;
   accessLog: boolean;
   serveUnhonouredAccessAnnotations: boolean;
@@ -76,9 +76,11 @@ Serving:
   --workers N                    data-plane processes sharing the ports; 1 serves from the one
                                  process (default: the available cores, a container's CPU limit
                                  included, here ${availableCores()})
-  --no-reuse-port                workers take connections from the primary, which accepts them all
-                                 and hands them out in turn, instead of each listening with its own
-                                 SO_REUSEPORT sockets (ingress-nginx's reuse-port, on by default)
+  --reuse-port                   workers listen each with their own SO_REUSEPORT sockets, and the
+                                 kernel spreads connections over them, instead of the primary
+                                 accepting them all and handing them out in turn (default): far
+                                 cheaper for a connection per request, but round robin is then per
+                                 worker, not over all requests (ingress-nginx's reuse-port)
   --no-access-log                no access-log line per request
   --serve-unhonoured-access-annotations
                                  serve Ingresses whose access-restricting ingress-nginx annotations
@@ -119,7 +121,7 @@ const OPTIONS = {
   'redirect-https-port': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   workers: { type: 'string' },
-  'no-reuse-port': { type: 'boolean' },
+  'reuse-port': { type: 'boolean' },
   'no-access-log': { type: 'boolean' },
   'serve-unhonoured-access-annotations': { type: 'boolean' },
   check: { type: 'boolean' },
@@ -238,7 +240,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     redirectHttpsPort: port('redirect-https-port', values['redirect-https-port'], 443),
     shutdownTimeout: seconds('shutdown-timeout', values['shutdown-timeout'], 30),
     workers: workerCount(values.workers),
-    reusePort: !values['no-reuse-port'],
+    reusePort: values['reuse-port'] ?? false,
     accessLog: !values['no-access-log'],
     serveUnhonouredAccessAnnotations: values['serve-unhonoured-access-annotations'] ?? false,
     check: values.check ?? false,

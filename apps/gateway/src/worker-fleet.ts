@@ -1,6 +1,6 @@
 // The primary's side of `--workers N`: forks N data-plane workers (node:cluster; they share the listening
-// ports, each with its own SO_REUSEPORT sockets, or through the primary's round robin with
-// --no-reuse-port), hands each configuration to every one as data, restarts a worker that dies (it applies the
+// ports through the primary's round robin, or with --reuse-port each with its own SO_REUSEPORT
+// sockets), hands each configuration to every one as data, restarts a worker that dies (it applies the
 // current configuration before its ports open), gathers their metrics, and drains them all at shutdown.
 import cluster, { type Worker } from 'node:cluster';
 import { isSea } from 'node:sea';
@@ -281,10 +281,10 @@ export class WorkerFleet implements ConfigTarget {
   /**
    * Sends `init` to the workers that said hello and may start. At start every one gets it at once (each
    * compiles the configuration meanwhile) and they open the ports one after the other, in index order
-   * (`listen`): the first opens the ports of the flags (a port 0 becomes a free one) and the others join
-   * it on those (SO_REUSEPORT); with --no-reuse-port node:cluster's round robin hands connections to
-   * them in that order, which is the order their endpoint pickers take turns in (EndpointPicker's
-   * `worker`). Later (a replacement) a worker is greeted and listens at once, on the ports.
+   * (`listen`): node:cluster's round robin then hands connections to them in that order, which is the
+   * order their endpoint pickers take turns in (EndpointPicker's `worker`); with --reuse-port the first
+   * opens the ports of the flags (a port 0 becomes a free one) and the others join it on those. Later (a
+   * replacement) a worker is greeted and listens at once, on the ports.
    */
   private initReady(): void {
     if (!this.mayStart) return;

@@ -93,7 +93,7 @@ export function withChanges(table: EndpointTable, changes: Readonly<EndpointChan
 
 /**
  * The ports the workers listening already opened: one that listens with its own SO_REUSEPORT sockets
- * (`--workers N`, not `--no-reuse-port`) binds them alongside theirs. None: it is the first, and opens
+ * (`--workers N --reuse-port`) binds them alongside theirs. None: it is the first, and opens
  * the ports of the flags.
  */
 export interface SiblingPorts {

@@ -1,5 +1,5 @@
-// A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (each with its
-// own SO_REUSEPORT sockets, or node:cluster's round robin with --no-reuse-port),
+// A data-plane worker (`--workers N`, N > 1): serves the ports it shares with its siblings (node:cluster's
+// round robin from the primary's socket, or with --reuse-port its own SO_REUSEPORT sockets),
 // with the configuration the primary sends it as data. It owns no source, writes no status and no stdout:
 // its log and access-log lines go to the primary in batches of whole lines (a pipe of their own), and the
 // primary alone writes stdout, so lines of several workers never interleave, whatever their length.

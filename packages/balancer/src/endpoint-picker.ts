@@ -32,10 +32,10 @@ export interface EndpointPickerOptions {
    * This process among `count` worker processes; default `{ index: 0, count: 1 }`. Worker `index`
    * takes positions index, index + count, index + 2·count… of one round robin over the endpoints
    * (shifted by one each cycle when count and the endpoints share a factor, so each worker still visits
-   * all). Where the workers take fresh connections in turn (node:cluster's round robin,
-   * --no-reuse-port) their requests so go round robin over the endpoints as with one process; where the
-   * kernel spreads connections (SO_REUSEPORT, the default) each worker goes round robin on its own, as
-   * nginx's workers do, and the workers start on different endpoints.
+   * all). Where the workers take fresh connections in turn (node:cluster's round robin, the default)
+   * their requests so go round robin over the endpoints as with one process; where the kernel spreads
+   * connections (SO_REUSEPORT, --reuse-port) each worker goes round robin on its own, as nginx's workers
+   * do, and the workers start on different endpoints.
    */
   readonly worker?: { readonly index: number; readonly count: number };
 }

@@ -6,7 +6,7 @@
 // up to 700 ms in the accept queue while the loop served the others. With SO_REUSEPORT the kernel spreads
 // new connections over `count` sockets of this process, and each ready one gives one per turn.
 //
-// `--workers N` binds the same way in every worker (`siblings`): each worker's sockets are its own
+// `--workers N --reuse-port` binds the same way in every worker (`siblings`): each worker's sockets are its own
 // (node:cluster's `exclusive`), in one SO_REUSEPORT group with its siblings', so the kernel spreads
 // connections over the workers and no process hands them on (node:cluster's round robin cost the primary
 // about a quarter of a core at a connection per request; see benchmarks/README.md).
