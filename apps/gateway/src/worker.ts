@@ -47,9 +47,20 @@ class PrimarySink implements LineSink {
     this.#pipe.write(bytes);
   }
 
-  /** At exit: `done` once every line is with the kernel. */
+  /** At exit: `done` once every line is with the kernel, or at once when nobody reads them any more. */
   flush(done?: () => void): void {
-    this.#pipe.end(() => done?.());
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      done?.();
+    };
+    if (this.#pipe.destroyed) {
+      once();
+      return;
+    }
+    this.#pipe.once('close', once);
+    this.#pipe.end(once);
   }
 }
 
