@@ -333,9 +333,7 @@ export class WorkerFleet implements ConfigTarget {
 
   /** The ports a worker opens alongside those listening (none listened yet: the flags' ports). */
   private siblingPorts(): { ports?: SiblingPorts } {
-    return this.ports === undefined
-      ? {}
-      : { ports: { httpPort: this.ports.httpPort, httpsPort: this.ports.httpsPort } };
+    return this.ports === undefined ? {} : { ports: this.ports };
   }
 
   private onMessage(member: Member, message: FromWorker): void {
